@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* Small process-wide facilities every module uses: clocks and the CPU count. */
+#ifndef VOX_CORE_H
+#define VOX_CORE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* CLOCK_MONOTONIC in nanoseconds. Thread-safe, never fails on Linux. */
+uint64_t vox_clock_ns(void);
+
+/* Number of CPUs this process may run on (its affinity mask), at least 1. */
+unsigned vox_cpu_count(void);
+
+/*
+ * Call first thing in main(). Re-executes the program once, when needed, with the environment
+ * that every backend compiled into this build needs in order to load (today: room in glibc's
+ * static TLS block for the dlopen()ed jemalloc). Returns only when nothing had to change or the
+ * re-exec failed; the environment variable VOX_PREPARED marks the second run. Not needed (and
+ * harmless) in programs that never create a jemalloc allocator.
+ */
+void vox_process_prepare(char **argv);
+
+/* The build's version string and configuration summary ("jemalloc mimalloc cuda ..."). */
+const char *vox_version(void);
+const char *vox_build_features(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VOX_CORE_H */
