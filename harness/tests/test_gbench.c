@@ -103,11 +103,16 @@ static void runs_registered_c_benchmarks(void **state)
     assert_true(vox_gb_result_counter(r, "items_per_second", 0) > 0);
     assert_true(vox_gb_result_counter(r, "absent", -7) == -7.0);
     assert_non_null(vox_gb_results_find(&res, "c/sum/n:10"));
+    assert_string_equal(r->family, "c/sum/n:1000");
+    assert_ptr_equal(vox_gb_results_find_family(&res, "c/sum/n:1000", 0), r);
     assert_null(vox_gb_results_find(&res, "c/never"));
     assert_true(calls_sum >= 2);
 
     r = vox_gb_results_find(&res, "c/batch/threads:2");
     assert_non_null(r);
+    assert_string_equal(r->family, "c/batch");
+    assert_ptr_equal(vox_gb_results_find_family(&res, "c/batch", 2), r);
+    assert_null(vox_gb_results_find_family(&res, "c/batch", 1));
     assert_int_equal(r->threads, 2);
     assert_int_equal(r->iterations % 100, 0);
     assert_true(vox_gb_result_counter(r, "threads_seen", 0) == 2.0);

@@ -96,7 +96,8 @@ struct vox_gb_counter_value {
 
 /* One reported run (one benchmark instance, or one aggregate of its repetitions). */
 struct vox_gb_result {
-    char name[160];     /* "alloc/pool/threads:2", as GB prints it, without aggregate */
+    char name[160];     /* "alloc/pool/min_time:0.050/threads:2", as GB prints it */
+    char family[160];   /* registered name and arguments only: "alloc/pool", "c/sum/n:10" */
     char aggregate[16]; /* "" for a plain run, else "mean", "median", "stddev", "cv" */
     int64_t iterations;
     int64_t threads;
@@ -124,10 +125,17 @@ int vox_gb_run(int *argc, char **argv, struct vox_gb_results *out);
 void vox_gb_results_free(struct vox_gb_results *r);
 
 /*
- * The run named `name`: with repetitions, its median aggregate, else the plain run. NULL when
- * absent (filtered out, or a typo).
+ * The run named `name` (the full name GB prints): with repetitions, its median aggregate, else
+ * the plain run. NULL when absent (filtered out, or a typo).
  */
 const struct vox_gb_result *vox_gb_results_find(const struct vox_gb_results *r, const char *name);
+/*
+ * The same, by family (registered name plus arguments, without GB's min_time, iterations,
+ * real_time or threads decorations) and thread count; `threads` 0 matches any. This is the
+ * lookup to use from code, since options change the printed name.
+ */
+const struct vox_gb_result *vox_gb_results_find_family(const struct vox_gb_results *r,
+                                                       const char *family, int threads);
 /* A counter of a run, or `dflt` when the run or counter is absent. */
 double vox_gb_result_counter(const struct vox_gb_result *r, const char *name, double dflt);
 

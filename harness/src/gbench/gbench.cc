@@ -72,6 +72,9 @@ class Collector : public benchmark::BenchmarkReporter
 
         std::memset(&out, 0, sizeof(out));
         copy(out.name, sizeof(out.name), r.run_name.str());
+        copy(out.family, sizeof(out.family),
+             r.run_name.args.empty() ? r.run_name.function_name
+                                     : r.run_name.function_name + "/" + r.run_name.args);
         if (r.run_type == Run::RT_Aggregate)
             copy(out.aggregate, sizeof(out.aggregate), r.aggregate_name);
         out.iterations = r.iterations;
@@ -116,6 +119,24 @@ std::string format_flag(int argc, char **argv)
         if (std::strncmp(argv[i], key, std::strlen(key)) == 0)
             fmt = argv[i] + std::strlen(key);
     return fmt;
+}
+
+// The median aggregate when the runs were repeated, else the first plain run.
+template <typename Match>
+const vox_gb_result *find_best(const struct vox_gb_results *r, Match match)
+{
+    const vox_gb_result *plain = nullptr;
+
+    for (size_t i = 0; r && i < r->count; i++) {
+        const vox_gb_result &x = r->runs[i];
+        if (!match(x))
+            continue;
+        if (std::strcmp(x.aggregate, "median") == 0)
+            return &x;
+        if (!x.aggregate[0] && !plain)
+            plain = &x;
+    }
+    return plain;
 }
 
 } // namespace
@@ -319,18 +340,15 @@ void vox_gb_results_free(struct vox_gb_results *r)
 
 const struct vox_gb_result *vox_gb_results_find(const struct vox_gb_results *r, const char *name)
 {
-    const vox_gb_result *plain = nullptr;
+    return find_best(r, [name](const vox_gb_result &x) { return std::strcmp(x.name, name) == 0; });
+}
 
-    for (size_t i = 0; r && i < r->count; i++) {
-        const vox_gb_result &x = r->runs[i];
-        if (std::strcmp(x.name, name) != 0)
-            continue;
-        if (std::strcmp(x.aggregate, "median") == 0)
-            return &x;
-        if (!x.aggregate[0] && !plain)
-            plain = &x;
-    }
-    return plain;
+const struct vox_gb_result *vox_gb_results_find_family(const struct vox_gb_results *r,
+                                                       const char *family, int threads)
+{
+    return find_best(r, [family, threads](const vox_gb_result &x) {
+        return std::strcmp(x.family, family) == 0 && (threads == 0 || x.threads == threads);
+    });
 }
 
 double vox_gb_result_counter(const struct vox_gb_result *r, const char *name, double dflt)

@@ -169,7 +169,7 @@ static double time_of(const struct vox_gb_results *res, const char *fmt, const c
     const struct vox_gb_result *r;
 
     snprintf(name, sizeof(name), fmt, backend);
-    r = vox_gb_results_find(res, name);
+    r = vox_gb_results_find_family(res, name, 0);
     return r && !r->error ? r->real_ns : 0.0;
 }
 
@@ -178,8 +178,8 @@ static double rate_of(const struct vox_gb_results *res, const char *backend, int
     char name[160];
     const struct vox_gb_result *r;
 
-    snprintf(name, sizeof(name), "alloc/mixed/%s/real_time/threads:%d", backend, threads);
-    r = vox_gb_results_find(res, name);
+    snprintf(name, sizeof(name), "alloc/mixed/%s", backend);
+    r = vox_gb_results_find_family(res, name, threads);
     return r && !r->error ? vox_gb_result_counter(r, "items_per_second", 0.0) : 0.0;
 }
 
@@ -237,6 +237,9 @@ void vox_micro_alloc_tables(FILE *out, const struct vox_micro_opts *opts,
         fprintf(out, "| %s | %.3f µs | %.1f ns | %s | %s |", n, p / 1e3,
                 time_of(res, "alloc/pair/%s", n), vox_micro_si(b1, sizeof(b1), rate_of(res, n, 1)),
                 vox_micro_si(b2, sizeof(b2), rate_of(res, n, 2)));
-        ratio_cell(out, s, p, 0);
+        if (strcmp(n, base) == 0)
+            fprintf(out, " baseline |\n");
+        else
+            ratio_cell(out, s, p, 0);
     }
 }

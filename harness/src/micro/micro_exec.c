@@ -155,6 +155,11 @@ out:
     free(no_wait);
 }
 
+static int priority_iterations(const struct vox_micro_opts *opts)
+{
+    return opts->quick ? 5 : 40;
+}
+
 int vox_micro_exec_register(const struct vox_micro_opts *opts)
 {
     char name[128];
@@ -180,7 +185,8 @@ int vox_micro_exec_register(const struct vox_micro_opts *opts)
         snprintf(name, sizeof(name), "exec/priority/%s", c->backend);
         /* A fixed count: each iteration is a whole saturated episode (about 5 ms). */
         b = vox_gb_register(name, bm_priority, c);
-        vox_gb_use_real_time(vox_gb_unit(vox_gb_iterations(b, opts->quick ? 5 : 40), VOX_GB_MS));
+        vox_gb_use_real_time(
+            vox_gb_unit(vox_gb_iterations(b, priority_iterations(opts)), VOX_GB_MS));
     }
     return 0;
 }
@@ -200,27 +206,13 @@ static const struct vox_gb_result *find(const struct vox_gb_results *res, const 
     char name[160];
 
     snprintf(name, sizeof(name), fmt, backend);
-    return vox_gb_results_find(res, name);
-}
-
-/* The priority run of a backend: GB puts the fixed iteration count into the run name. */
-static const struct vox_gb_result *priority_run(const struct vox_gb_results *res,
-                                                const char *backend)
-{
-    char prefix[160];
-    size_t k, n;
-
-    n = (size_t)snprintf(prefix, sizeof(prefix), "exec/priority/%s/iterations:", backend);
-    for (k = 0; k < res->count; k++)
-        if (strncmp(res->runs[k].name, prefix, n) == 0 && !res->runs[k].aggregate[0])
-            return &res->runs[k];
-    return NULL;
+    return vox_gb_results_find_family(res, name, 0);
 }
 
 void vox_micro_exec_tables(FILE *out, const struct vox_micro_opts *opts,
                            const struct vox_gb_results *res)
 {
-    double base_hi = vox_gb_result_counter(priority_run(res, "pool"), "hi_p50_us", 0);
+    double base_hi = vox_gb_result_counter(find(res, "exec/priority/%s", "pool"), "hi_p50_us", 0);
     char b1[32];
     size_t i;
 
@@ -234,8 +226,8 @@ void vox_micro_exec_tables(FILE *out, const struct vox_micro_opts *opts,
     fprintf(out, "|---|---|---|---|---|---|\n");
     for (i = 0; i < opts->execs.count; i++) {
         const char *n = opts->execs.names[i];
-        const struct vox_gb_result *tp = find(res, "exec/throughput/%s/real_time", n);
-        const struct vox_gb_result *pr = priority_run(res, n);
+        const struct vox_gb_result *tp = find(res, "exec/throughput/%s", n);
+        const struct vox_gb_result *pr = find(res, "exec/priority/%s", n);
         double hi = vox_gb_result_counter(pr, "hi_p50_us", 0);
 
         fprintf(out, "| %s | %s | %.1f µs | %.1f µs | %.1f µs |", n,
@@ -245,9 +237,9 @@ void vox_micro_exec_tables(FILE *out, const struct vox_micro_opts *opts,
         if (strcmp(n, "pool") == 0 || base_hi <= 0 || hi <= 0)
             fprintf(out, " %s |\n", strcmp(n, "pool") == 0 ? "baseline" : "n/a");
         else if (hi <= base_hi)
-            fprintf(out, " %.0f%% lower |\n", 100.0 * (1.0 - hi / base_hi));
+            fprintf(out, " %.1f%% lower |\n", 100.0 * (1.0 - hi / base_hi));
         else
-            fprintf(out, " %.0f%% higher |\n", 100.0 * (hi / base_hi - 1.0));
+            fprintf(out, " %.1f%% higher |\n", 100.0 * (hi / base_hi - 1.0));
     }
     fprintf(out, "\nThe C++ STT backend's guide claims 40-60%% lower high-priority latency with "
                  "priorities and work stealing.\n");
