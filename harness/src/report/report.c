@@ -1,0 +1,1291 @@
+/* SPDX-License-Identifier: MIT */
+/* The voxbench report: guide-shaped and per-workload tables as Markdown and one HTML page. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "vox/report.h"
+#include "internal.h"
+#include "vox/results.h"
+#include "vox/stats.h"
+
+#define LOAD_PARAM VOX__REPORT_LOAD_PARAM
+#define NONE       "–"
+
+/* ---- a tiny document model, rendered twice (Markdown and HTML) ----------------------------- */
+
+enum block_kind { BLOCK_HEADING, BLOCK_PARA, BLOCK_TABLE, BLOCK_PLOT };
+
+struct block {
+    enum block_kind kind;
+    int level;    /* heading: 1..4 */
+    char *text;   /* heading, paragraph; plot: file stem under plots/ */
+    char *title;  /* plot */
+    size_t ncols; /* table: cells[ncells], row 0 is the header */
+    bool words;   /* table of words, not figures: every column left-aligned */
+    size_t ncells, cells_cap;
+    char **cells;
+};
+
+struct doc {
+    struct block *b;
+    size_t n, cap;
+    int err; /* sticky: the builders stop at the first failure, checked once at the end */
+};
+
+static void doc_free(struct doc *d)
+{
+    size_t i, k;
+
+    for (i = 0; i < d->n; i++) {
+        free(d->b[i].text);
+        free(d->b[i].title);
+        for (k = 0; k < d->b[i].ncells; k++)
+            free(d->b[i].cells[k]);
+        free(d->b[i].cells);
+    }
+    free(d->b);
+}
+
+static struct block *doc_add(struct doc *d, enum block_kind kind)
+{
+    if (d->err)
+        return NULL;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 64;
+        struct block *b = realloc(d->b, cap * sizeof(*b));
+
+        if (!b) {
+            d->err = VOX_ENOMEM;
+            return NULL;
+        }
+        d->b = b;
+        d->cap = cap;
+    }
+    memset(&d->b[d->n], 0, sizeof(d->b[0]));
+    d->b[d->n].kind = kind;
+    return &d->b[d->n++];
+}
+
+static char *vfmt(struct doc *d, const char *fmt, va_list ap)
+{
+    char *s = NULL;
+
+    if (vasprintf(&s, fmt, ap) < 0) {
+        d->err = VOX_ENOMEM;
+        return NULL;
+    }
+    return s;
+}
+
+static void doc_heading(struct doc *d, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void doc_para(struct doc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void doc_cell(struct doc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void doc_heading(struct doc *d, int level, const char *fmt, ...)
+{
+    struct block *b = doc_add(d, BLOCK_HEADING);
+    va_list ap;
+
+    if (!b)
+        return;
+    b->level = level;
+    va_start(ap, fmt);
+    b->text = vfmt(d, fmt, ap);
+    va_end(ap);
+}
+
+static void doc_para(struct doc *d, const char *fmt, ...)
+{
+    struct block *b = doc_add(d, BLOCK_PARA);
+    va_list ap;
+
+    if (!b)
+        return;
+    va_start(ap, fmt);
+    b->text = vfmt(d, fmt, ap);
+    va_end(ap);
+}
+
+static void doc_table(struct doc *d, size_t ncols)
+{
+    struct block *b = doc_add(d, BLOCK_TABLE);
+
+    if (b)
+        b->ncols = ncols;
+}
+
+/* Appends a cell to the table begun last; rows fill left to right, header first. */
+static void doc_cell(struct doc *d, const char *fmt, ...)
+{
+    struct block *b = d->n ? &d->b[d->n - 1] : NULL;
+    va_list ap;
+    char *s;
+
+    if (d->err || !b || b->kind != BLOCK_TABLE)
+        return;
+    if (b->ncells == b->cells_cap) {
+        size_t cap = b->cells_cap ? b->cells_cap * 2 : 32;
+        char **c = realloc(b->cells, cap * sizeof(*c));
+
+        if (!c) {
+            d->err = VOX_ENOMEM;
+            return;
+        }
+        b->cells = c;
+        b->cells_cap = cap;
+    }
+    va_start(ap, fmt);
+    s = vfmt(d, fmt, ap);
+    va_end(ap);
+    if (s)
+        b->cells[b->ncells++] = s;
+}
+
+static void doc_plot(struct doc *d, const char *name, const char *title)
+{
+    struct block *b = doc_add(d, BLOCK_PLOT);
+
+    if (!b)
+        return;
+    b->text = strdup(name);
+    b->title = strdup(title);
+    if (!b->text || !b->title)
+        d->err = VOX_ENOMEM;
+}
+
+/* ---- number formatting --------------------------------------------------------------------- */
+
+/* Four significant figures at most, three decimals at least for small mantissas. */
+static const char *mantissa_fmt(double x)
+{
+    x = fabs(x);
+    return x >= 100 ? "%.1f" : x >= 10 ? "%.2f" : "%.3f";
+}
+
+/* A value with an SI prefix: 1234567 -> "1.235 M". */
+static void fmt_si(char *buf, size_t cap, double v, const char *unit)
+{
+    static const char *const up[] = {"", "k", "M", "G", "T", "P"};
+    size_t k = 0;
+    char num[32];
+
+    while (fabs(v) >= 1000 && k + 1 < sizeof(up) / sizeof(up[0])) {
+        v /= 1000;
+        k++;
+    }
+    if (v != 0 && fabs(v) < 1 && k == 0)
+        snprintf(num, sizeof(num), "%.3g", v);
+    else
+        snprintf(num, sizeof(num), mantissa_fmt(v), v);
+    snprintf(buf, cap, "%s%s%s%s", num, up[k][0] || unit[0] ? " " : "", up[k], unit);
+}
+
+static void fmt_seconds(char *buf, size_t cap, double s)
+{
+    static const struct {
+        double scale;
+        const char *unit;
+    } steps[] = {{1, "s"}, {1e-3, "ms"}, {1e-6, "µs"}, {1e-9, "ns"}};
+    size_t i;
+
+    for (i = 0; i + 1 < sizeof(steps) / sizeof(steps[0]); i++)
+        if (fabs(s) >= steps[i].scale)
+            break;
+    fmt_si(buf, cap, s / steps[i].scale, "");
+    /* fmt_si leaves a bare number here (values below 1000 of the chosen unit) */
+    snprintf(buf + strlen(buf), cap - strlen(buf), " %s", steps[i].unit);
+}
+
+/* A metric value in its unit, scaled for reading: "26.38 µs", "1.235 M/s", "320.0 MB". */
+static const char *fmt_value(char *buf, size_t cap, double v, const char *unit)
+{
+    if (!isfinite(v))
+        snprintf(buf, cap, NONE);
+    else if (strcmp(unit, "ns") == 0)
+        fmt_seconds(buf, cap, v * 1e-9);
+    else if (strcmp(unit, "us") == 0)
+        fmt_seconds(buf, cap, v * 1e-6);
+    else if (strcmp(unit, "ms") == 0)
+        fmt_seconds(buf, cap, v * 1e-3);
+    else if (strcmp(unit, "s") == 0)
+        fmt_seconds(buf, cap, v);
+    else if (strcmp(unit, "bytes") == 0)
+        fmt_si(buf, cap, v, "B");
+    else if (strcmp(unit, "1/s") == 0)
+        fmt_si(buf, cap, v, "/s");
+    else if (strcmp(unit, "%") == 0)
+        snprintf(buf, cap, "%.1f%%", v);
+    else if (strcmp(unit, "ratio") == 0)
+        snprintf(buf, cap, "%.2fx", v);
+    else if (strcmp(unit, "count") == 0 || !unit[0])
+        fmt_si(buf, cap, v, "");
+    else
+        fmt_si(buf, cap, v, unit);
+    return buf;
+}
+
+/* How much better `with` is than `without`, as the guides print it: "4.67x faster". */
+static const char *fmt_improvement(char *buf, size_t cap, double without, double with,
+                                   enum vox_metric_dir dir)
+{
+    double x;
+
+    if (!(without > 0) || !(with > 0) || !isfinite(without) || !isfinite(with)) {
+        snprintf(buf, cap, NONE);
+        return buf;
+    }
+    x = dir == VOX_DIR_LOWER ? without / with : with / without;
+    snprintf(buf, cap, "%.2fx %s", x >= 1 ? x : 1 / x, x >= 1 ? "faster" : "slower");
+    return buf;
+}
+
+/* ---- reading the results ------------------------------------------------------------------- */
+
+struct strset {
+    char **v;
+    size_t n, cap;
+};
+
+static void strset_free(struct strset *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    memset(s, 0, sizeof(*s));
+}
+
+static long strset_find(const struct strset *s, const char *str)
+{
+    size_t i;
+
+    for (i = 0; i < s->n; i++)
+        if (strcmp(s->v[i], str) == 0)
+            return (long)i;
+    return -1;
+}
+
+static void strset_add(struct doc *d, struct strset *s, const char *str)
+{
+    char *copy;
+
+    if (d->err || strset_find(s, str) >= 0)
+        return;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        char **v = realloc(s->v, cap * sizeof(*v));
+
+        if (!v) {
+            d->err = VOX_ENOMEM;
+            return;
+        }
+        s->v = v;
+        s->cap = cap;
+    }
+    copy = strdup(str);
+    if (!copy) {
+        d->err = VOX_ENOMEM;
+        return;
+    }
+    s->v[s->n++] = copy;
+}
+
+static double median_of(const struct vox_run *run, const char *metric)
+{
+    const struct vox_metric *m = run ? vox_run_find_metric(run, metric) : NULL;
+
+    return m && m->n ? vox_metric_median(m) : NAN;
+}
+
+/* A same-run ratio run (ratio_base) repeats another run's measurements: not a backend row. */
+static bool is_ratio_run(const struct vox_run *run)
+{
+    size_t i;
+
+    for (i = 0; i < run->nmetrics; i++)
+        if (strcmp(run->metrics[i].unit, "ratio") == 0)
+            return true;
+    return false;
+}
+
+/* config_id without one key. */
+static void config_without(const struct vox_run *run, const char *key, char *dst, size_t cap)
+{
+    size_t i, used = 0;
+
+    dst[0] = '\0';
+    for (i = 0; i < run->nparams; i++) {
+        int n;
+
+        if (strcmp(run->params[i].key, key) == 0)
+            continue;
+        n = snprintf(dst + used, cap - used, "%s%s=%s", used ? " " : "", run->params[i].key,
+                     run->params[i].value);
+        if (n < 0 || (size_t)n >= cap - used)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/*
+ * The params other than `axis` whose value differs between the workload's runs: the ones a
+ * row label must show (threads=2), unlike those every run shares (instructions=true).
+ */
+static void varying_label(const struct vox_results *r, const struct vox_run *run, const char *axis,
+                          char *dst, size_t cap)
+{
+    size_t i, k, used = 0;
+
+    dst[0] = '\0';
+    for (i = 0; i < run->nparams; i++) {
+        const struct vox_param *p = &run->params[i];
+        bool varies = false;
+        int n;
+
+        if (strcmp(p->key, axis) == 0)
+            continue;
+        for (k = 0; k < r->nruns && !varies; k++) {
+            const char *v;
+
+            if (strcmp(r->runs[k].workload, run->workload) != 0 || is_ratio_run(&r->runs[k]))
+                continue;
+            v = vox_run_param(&r->runs[k], p->key);
+            varies = !v || strcmp(v, p->value) != 0;
+        }
+        if (!varies)
+            continue;
+        n = snprintf(dst + used, cap - used, "%s%s=%s", used ? " " : "", p->key, p->value);
+        if (n < 0 || (size_t)n >= cap - used)
+            break;
+        used += (size_t)n;
+    }
+}
+
+static bool workload_has_metric(const struct vox_results *r, const char *w, const char *metric)
+{
+    size_t i;
+
+    for (i = 0; i < r->nruns; i++)
+        if (strcmp(r->runs[i].workload, w) == 0 && vox_run_find_metric(&r->runs[i], metric))
+            return true;
+    return false;
+}
+
+static bool workload_has_param(const struct vox_results *r, const char *w, const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < r->nruns; i++)
+        if (strcmp(r->runs[i].workload, w) == 0 && vox_run_param(&r->runs[i], key))
+            return true;
+    return false;
+}
+
+/*
+ * The figure a micro workload is judged by. With several threads, wall time per iteration
+ * says nothing about throughput, so the rate leads there; elsewhere the time per iteration,
+ * the figure the guides print.
+ */
+static const char *headline_metric(const struct vox_results *r, const char *w)
+{
+    static const char *const order[] = {"real_ns", "items_per_second", "frames_per_second"};
+    size_t i;
+
+    if (workload_has_param(r, w, "threads") && workload_has_metric(r, w, "items_per_second"))
+        return "items_per_second";
+    for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+        if (workload_has_metric(r, w, order[i]))
+            return order[i];
+    for (i = 0; i < r->nruns; i++)
+        if (strcmp(r->runs[i].workload, w) == 0 && r->runs[i].nmetrics)
+            return r->runs[i].metrics[0].name;
+    return NULL;
+}
+
+static const struct vox_metric *any_metric(const struct vox_results *r, const char *w,
+                                           const char *metric)
+{
+    size_t i;
+    const struct vox_metric *m;
+
+    for (i = 0; i < r->nruns; i++)
+        if (strcmp(r->runs[i].workload, w) == 0 && (m = vox_run_find_metric(&r->runs[i], metric)))
+            return m;
+    return NULL;
+}
+
+static const char *metric_title(const char *metric)
+{
+    static const struct {
+        const char *name, *title;
+    } titles[] = {
+        {"real_ns", "time per iteration"},       {"cpu_ns", "CPU time per iteration"},
+        {"items_per_second", "items/s"},         {"frames_per_second", "frames/s"},
+        {"hi_p50_us", "high-priority wait p50"}, {"hi_p99_us", "high-priority wait p99"},
+        {"normal_p50_us", "normal wait p50"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(titles) / sizeof(titles[0]); i++)
+        if (strcmp(metric, titles[i].name) == 0)
+            return titles[i].title;
+    return metric;
+}
+
+/* The run of `workload` with axis=value and the other params exactly `rest`. */
+static const struct vox_run *find_cell(const struct vox_results *r, const char *workload,
+                                       const char *axis, const char *value, const char *rest)
+{
+    size_t i;
+
+    for (i = 0; i < r->nruns; i++) {
+        const struct vox_run *run = &r->runs[i];
+        const char *v = vox_run_param(run, axis);
+        char other[256];
+
+        if (strcmp(run->workload, workload) != 0 || !v || strcmp(v, value) != 0 ||
+            is_ratio_run(run))
+            continue;
+        config_without(run, axis, other, sizeof(other));
+        if (strcmp(other, rest) == 0)
+            return run;
+    }
+    return NULL;
+}
+
+/* One column of a backend table: a workload, its other params, one metric. */
+struct column {
+    const char *workload;
+    char rest[256];
+    char label[320];
+    const char *metric;
+    enum vox_metric_dir dir;
+    const char *unit;
+};
+
+struct backend_matrix {
+    struct strset values; /* the axis' values: table rows */
+    struct column *cols;
+    size_t ncols, cap;
+};
+
+static void matrix_free(struct backend_matrix *m)
+{
+    strset_free(&m->values);
+    free(m->cols);
+}
+
+/*
+ * Collects the columns of a backend table: for every micro workload with param `axis`, each
+ * distinct set of other params, and each wanted metric the workload has (wanted == NULL: its
+ * headline metric).
+ */
+static void matrix_build(struct doc *d, const struct vox_results *r, const char *axis,
+                         const char *const *wanted, size_t nwanted, struct backend_matrix *mx)
+{
+    size_t i, k, j;
+
+    for (i = 0; i < r->nruns && !d->err; i++) {
+        const struct vox_run *run = &r->runs[i];
+        const char *v = vox_run_param(run, axis);
+        char rest[256], vary[256];
+
+        if (!v || strcmp(run->kind, "micro") != 0 || is_ratio_run(run))
+            continue;
+        strset_add(d, &mx->values, v);
+        config_without(run, axis, rest, sizeof(rest));
+        for (k = 0; k < (wanted ? nwanted : 1); k++) {
+            const char *metric = wanted ? wanted[k] : headline_metric(r, run->workload);
+            const struct vox_metric *m = metric ? any_metric(r, run->workload, metric) : NULL;
+            struct column *c;
+
+            if (!m)
+                continue;
+            for (j = 0; j < mx->ncols; j++)
+                if (strcmp(mx->cols[j].workload, run->workload) == 0 &&
+                    strcmp(mx->cols[j].rest, rest) == 0 && strcmp(mx->cols[j].metric, metric) == 0)
+                    break;
+            if (j < mx->ncols)
+                continue;
+            if (mx->ncols == mx->cap) {
+                size_t cap = mx->cap ? mx->cap * 2 : 8;
+                struct column *cols = realloc(mx->cols, cap * sizeof(*cols));
+
+                if (!cols) {
+                    d->err = VOX_ENOMEM;
+                    return;
+                }
+                mx->cols = cols;
+                mx->cap = cap;
+            }
+            c = &mx->cols[mx->ncols++];
+            c->workload = run->workload;
+            snprintf(c->rest, sizeof(c->rest), "%s", rest);
+            c->metric = m->name;
+            c->dir = m->dir;
+            c->unit = m->unit;
+            varying_label(r, run, axis, vary, sizeof(vary));
+            snprintf(c->label, sizeof(c->label), "%s%s%s", run->workload, vary[0] ? ", " : "",
+                     vary);
+        }
+    }
+    /* Order columns by workload as they first appear, keeping the order within each. */
+    for (i = 1; i < mx->ncols; i++)
+        for (j = i; j > 0; j--) {
+            struct column t;
+            size_t a = 0, b = 0;
+
+            for (k = 0; k < r->nruns; k++) {
+                if (!a && strcmp(r->runs[k].workload, mx->cols[j - 1].workload) == 0)
+                    a = k + 1;
+                if (!b && strcmp(r->runs[k].workload, mx->cols[j].workload) == 0)
+                    b = k + 1;
+            }
+            if (a <= b)
+                break;
+            t = mx->cols[j];
+            mx->cols[j] = mx->cols[j - 1];
+            mx->cols[j - 1] = t;
+        }
+}
+
+/* ---- the guide-shaped tables --------------------------------------------------------------- */
+
+/* The Rust media core guide's "Metric | Without Pools | With Pools | Improvement". */
+static void table_pools(struct doc *d, const struct vox_results *r)
+{
+    struct backend_matrix mx = {0};
+    size_t i, rows = 0;
+    char a[64], b[64], x[64];
+
+    matrix_build(d, r, "alloc", NULL, 0, &mx);
+    if (strset_find(&mx.values, "system") < 0 || strset_find(&mx.values, "pool") < 0)
+        goto out;
+    doc_heading(d, 3, "Without and with pools");
+    doc_table(d, 4);
+    doc_cell(d, "Metric");
+    doc_cell(d, "Without Pools (system)");
+    doc_cell(d, "With Pools (pool)");
+    doc_cell(d, "Improvement");
+    for (i = 0; i < mx.ncols; i++) {
+        const struct column *c = &mx.cols[i];
+        double s = median_of(find_cell(r, c->workload, "alloc", "system", c->rest), c->metric);
+        double p = median_of(find_cell(r, c->workload, "alloc", "pool", c->rest), c->metric);
+
+        if (!isfinite(s) && !isfinite(p))
+            continue;
+        doc_cell(d, "%s: %s", c->label, metric_title(c->metric));
+        doc_cell(d, "%s", fmt_value(a, sizeof(a), s, c->unit));
+        doc_cell(d, "%s", fmt_value(b, sizeof(b), p, c->unit));
+        doc_cell(d, "%s", fmt_improvement(x, sizeof(x), s, p, c->dir));
+        rows++;
+    }
+    doc_para(d, "Medians over the repetitions in this file. Improvement is the ratio of the two "
+                "medians, oriented so that \"faster\" means the pool is better (lower time, "
+                "higher rate).");
+    if (!rows)
+        doc_para(d, "No workload has both a system and a pool run.");
+out:
+    matrix_free(&mx);
+}
+
+/* Rows = allocator backends, one column per alloc workload, and the geometric-mean ratio. */
+static void table_allocators(struct doc *d, const struct vox_results *r)
+{
+    struct backend_matrix mx = {0};
+    bool has_base;
+    size_t i, k;
+    char buf[64];
+
+    matrix_build(d, r, "alloc", NULL, 0, &mx);
+    if (!mx.ncols || !mx.values.n)
+        goto out;
+    has_base = strset_find(&mx.values, "system") >= 0;
+    doc_heading(d, 3, "Allocator backends");
+    doc_table(d, 1 + mx.ncols + (has_base ? 1 : 0));
+    doc_cell(d, "Allocator");
+    for (i = 0; i < mx.ncols; i++)
+        doc_cell(d, "%s: %s", mx.cols[i].label, metric_title(mx.cols[i].metric));
+    if (has_base)
+        doc_cell(d, mx.ncols > 1 ? "vs system (geometric mean)" : "vs system");
+    for (k = 0; k < mx.values.n; k++) {
+        const char *alloc = mx.values.v[k];
+        double logsum = 0;
+        size_t n = 0;
+
+        doc_cell(d, "%s", alloc);
+        for (i = 0; i < mx.ncols; i++) {
+            const struct column *c = &mx.cols[i];
+            double v = median_of(find_cell(r, c->workload, "alloc", alloc, c->rest), c->metric);
+            double s = median_of(find_cell(r, c->workload, "alloc", "system", c->rest), c->metric);
+
+            doc_cell(d, "%s", fmt_value(buf, sizeof(buf), v, c->unit));
+            if (v > 0 && s > 0) {
+                logsum += log(c->dir == VOX_DIR_LOWER ? s / v : v / s);
+                n++;
+            }
+        }
+        if (!has_base)
+            continue;
+        if (strcmp(alloc, "system") == 0)
+            doc_cell(d, "baseline");
+        else
+            doc_cell(
+                d, "%s",
+                n ? fmt_improvement(buf, sizeof(buf), 1, exp(logsum / (double)n), VOX_DIR_HIGHER)
+                  : NONE);
+    }
+    if (has_base && mx.ncols > 1)
+        doc_para(d, "The last column is the geometric mean over the columns of each backend's "
+                    "speed-up against system (time: system / backend; rate: backend / system).");
+out:
+    matrix_free(&mx);
+}
+
+/* Rows = executors: dispatch rate, priority waits, and high-priority p50 against pool. */
+static void table_executors(struct doc *d, const struct vox_results *r)
+{
+    static const char *const wanted[] = {"items_per_second", "hi_p50_us", "hi_p99_us",
+                                         "normal_p50_us"};
+    struct backend_matrix mx = {0};
+    long hi = -1;
+    bool has_pool;
+    size_t i, k, j;
+    char buf[64];
+
+    matrix_build(d, r, "exec", wanted, sizeof(wanted) / sizeof(wanted[0]), &mx);
+    if (!mx.ncols || !mx.values.n)
+        goto out;
+    for (i = 0; i < mx.ncols && hi < 0; i++)
+        if (strcmp(mx.cols[i].metric, "hi_p50_us") == 0)
+            hi = (long)i;
+    has_pool = hi >= 0 && strset_find(&mx.values, "pool") >= 0;
+    doc_heading(d, 3, "Executors");
+    doc_table(d, 1 + mx.ncols + (has_pool ? 1 : 0));
+    doc_cell(d, "Executor");
+    for (i = 0; i < mx.ncols; i++) {
+        const char *t = strcmp(mx.cols[i].metric, "items_per_second") == 0
+                            ? "tasks/s"
+                            : metric_title(mx.cols[i].metric);
+        bool dup = false;
+
+        for (j = 0; j < mx.ncols; j++)
+            dup |= j != i && strcmp(mx.cols[j].metric, mx.cols[i].metric) == 0;
+        if (dup || strcmp(t, "tasks/s") == 0)
+            doc_cell(d, "%s (%s)", t, mx.cols[i].label);
+        else
+            doc_cell(d, "%s", t);
+    }
+    if (has_pool)
+        doc_cell(d, "high-priority p50 vs pool");
+    for (k = 0; k < mx.values.n; k++) {
+        const char *exec = mx.values.v[k];
+
+        doc_cell(d, "%s", exec);
+        for (i = 0; i < mx.ncols; i++) {
+            const struct column *c = &mx.cols[i];
+
+            doc_cell(
+                d, "%s",
+                fmt_value(buf, sizeof(buf),
+                          median_of(find_cell(r, c->workload, "exec", exec, c->rest), c->metric),
+                          c->unit));
+        }
+        if (has_pool) {
+            const struct column *c = &mx.cols[hi];
+            double v = median_of(find_cell(r, c->workload, "exec", exec, c->rest), c->metric);
+            double p = median_of(find_cell(r, c->workload, "exec", "pool", c->rest), c->metric);
+            double pct = (v / p - 1) * 100;
+
+            if (strcmp(exec, "pool") == 0)
+                doc_cell(d, "baseline");
+            else if (!isfinite(pct) || !(p > 0))
+                doc_cell(d, NONE);
+            else
+                doc_cell(d, "%.0f%% %s", fabs(pct), pct <= 0 ? "lower" : "higher");
+        }
+    }
+    if (has_pool)
+        doc_para(d, "The C++ STT backend's guide claims 40-60%% lower high-priority latency from "
+                    "priorities and work stealing; the last column is that figure, measured.");
+out:
+    matrix_free(&mx);
+}
+
+/* Load levels in numeric order within one config. */
+static int cmp_level(const void *a, const void *b)
+{
+    const char *lx = vox_run_param(*(const struct vox_run *const *)a, LOAD_PARAM);
+    const char *ly = vox_run_param(*(const struct vox_run *const *)b, LOAD_PARAM);
+    double vx = lx ? strtod(lx, NULL) : 0, vy = ly ? strtod(ly, NULL) : 0;
+
+    return vx < vy ? -1 : vx > vy;
+}
+
+/* The Go SIPREC guide's "Concurrent Sessions | Memory Usage | CPU Usage | Response Time". */
+static void table_sessions(struct doc *d, const struct vox_results *r, const char *workload)
+{
+    const struct vox_run **runs = NULL;
+    struct strset configs = {0};
+    size_t i, k, n = 0;
+    char a[64], b[64], c[64];
+
+    runs = calloc(r->nruns ? r->nruns : 1, sizeof(*runs));
+    if (!runs) {
+        d->err = VOX_ENOMEM;
+        return;
+    }
+    /* Configs in the order the suite ran them, each one's load levels ascending. */
+    for (i = 0; i < r->nruns; i++) {
+        const struct vox_run *run = &r->runs[i];
+        char cfg[256];
+
+        if (strcmp(run->workload, workload) == 0 && vox_run_param(run, LOAD_PARAM)) {
+            config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
+            strset_add(d, &configs, cfg);
+        }
+    }
+    for (k = 0; k < configs.n; k++) {
+        size_t first = n;
+
+        for (i = 0; i < r->nruns; i++) {
+            const struct vox_run *run = &r->runs[i];
+            char cfg[256];
+
+            if (strcmp(run->workload, workload) != 0 || !vox_run_param(run, LOAD_PARAM))
+                continue;
+            config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
+            if (strcmp(cfg, configs.v[k]) == 0)
+                runs[n++] = run;
+        }
+        qsort(runs + first, n - first, sizeof(*runs), cmp_level);
+    }
+    if (!n)
+        goto out;
+    doc_heading(d, 3, "Concurrent sessions: %s", workload);
+    doc_table(d, 6);
+    doc_cell(d, "Config");
+    doc_cell(d, "Concurrent Sessions");
+    doc_cell(d, "Memory Usage");
+    doc_cell(d, "CPU Usage");
+    doc_cell(d, "Response Time (p50 / p99)");
+    doc_cell(d, "Frames/s");
+    for (i = 0; i < n; i++) {
+        const struct vox_run *run = runs[i];
+        double rss = median_of(run, "rss_peak_bytes"), cpu = median_of(run, "cpu_percent");
+        char cfg[256];
+
+        config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
+        doc_cell(d, "%s", cfg[0] ? cfg : "(default)");
+        doc_cell(d, "%s", vox_run_param(run, LOAD_PARAM));
+        if (isfinite(rss))
+            doc_cell(d, rss >= 10e6 ? "%.0f MB" : "%.1f MB", rss / 1e6);
+        else
+            doc_cell(d, NONE);
+        if (isfinite(cpu))
+            doc_cell(d, "%.0f%%", cpu);
+        else
+            doc_cell(d, NONE);
+        doc_cell(d, "%s / %s", fmt_value(a, sizeof(a), median_of(run, "lat_p50_us"), "us"),
+                 fmt_value(b, sizeof(b), median_of(run, "lat_p99_us"), "us"));
+        doc_cell(d, "%s", fmt_value(c, sizeof(c), median_of(run, "frames_per_second"), "1/s"));
+    }
+    doc_para(d,
+             "Concurrent Sessions is the %s param (concurrent 20 ms frame streams). Memory "
+             "is the peak RSS of the process, CPU the share of one core; response time is "
+             "the frame latency from its intended send time. Medians over repetitions.",
+             LOAD_PARAM);
+out:
+    strset_free(&configs);
+    free(runs);
+}
+
+/* ---- the generic tables -------------------------------------------------------------------- */
+
+static void table_workload(struct doc *d, const struct vox_results *r, const char *workload)
+{
+    struct strset metrics = {0}, stable = {0};
+    const char *kind = "";
+    size_t i, k, nstable_names;
+    char buf[64], list[512];
+
+    for (i = 0; i < r->nruns; i++) {
+        const struct vox_run *run = &r->runs[i];
+
+        if (strcmp(run->workload, workload) != 0)
+            continue;
+        kind = run->kind;
+        for (k = 0; k < run->nmetrics; k++) {
+            strset_add(d, &metrics, run->metrics[k].name);
+            if (run->metrics[k].stable)
+                strset_add(d, &stable, run->metrics[k].name);
+        }
+    }
+    doc_heading(d, 4, "%s (%s)", workload, kind[0] ? kind : "?");
+    doc_table(d, 2 + metrics.n);
+    doc_cell(d, "Config");
+    doc_cell(d, "Reps");
+    for (k = 0; k < metrics.n; k++)
+        doc_cell(d, "%s%s", metrics.v[k],
+                 strset_find(&stable, metrics.v[k]) >= 0 ? " (stable)" : "");
+    for (i = 0; i < r->nruns; i++) {
+        const struct vox_run *run = &r->runs[i];
+
+        if (strcmp(run->workload, workload) != 0)
+            continue;
+        doc_cell(d, "%s%s", run->config_id[0] ? run->config_id : "(default)",
+                 run->ok ? "" : " (failed)");
+        doc_cell(d, "%u", run->repetitions);
+        for (k = 0; k < metrics.n; k++) {
+            const struct vox_metric *m = vox_run_find_metric(run, metrics.v[k]);
+            struct vox_summary s;
+
+            if (!m || !m->n) {
+                doc_cell(d, NONE);
+                continue;
+            }
+            vox_stats_summarize(m->values, m->n, &s);
+            fmt_value(buf, sizeof(buf), s.median, m->unit);
+            if (m->n > 1 && isfinite(s.cv))
+                doc_cell(d, "%s (%.1f%%)", buf, s.cv * 100);
+            else
+                doc_cell(d, "%s", buf);
+        }
+    }
+    for (i = 0; i < r->nruns; i++)
+        if (strcmp(r->runs[i].workload, workload) == 0 && !r->runs[i].ok)
+            doc_para(d, "%s failed: %s", r->runs[i].config_id,
+                     r->runs[i].error[0] ? r->runs[i].error : "no reason recorded");
+    list[0] = '\0';
+    for (k = 0, nstable_names = 0; k < stable.n; k++) {
+        size_t used = strlen(list);
+
+        snprintf(list + used, sizeof(list) - used, "%s%s", k ? ", " : "", stable.v[k]);
+        nstable_names++;
+    }
+    if (nstable_names)
+        doc_para(d,
+                 "Stable: %s (deterministic counts or same-run ratios; the CI gate compares "
+                 "these).",
+                 list);
+    strset_free(&metrics);
+    strset_free(&stable);
+}
+
+/* ---- the page ------------------------------------------------------------------------------ */
+
+static void machine_table(struct doc *d, const struct vox_results *r)
+{
+    const struct vox_machine *m = &r->machine;
+
+    doc_heading(d, 3, "Machine");
+    doc_table(d, 2);
+    if (!d->err)
+        d->b[d->n - 1].words = true;
+    doc_cell(d, "Field");
+    doc_cell(d, "Value");
+    doc_cell(d, "Suite");
+    doc_cell(d, "%s%s%s%s", r->suite[0] ? r->suite : "?", r->suite_file[0] ? " (" : "",
+             r->suite_file, r->suite_file[0] ? ")" : "");
+    doc_cell(d, "Date");
+    doc_cell(d, "%s", r->created[0] ? r->created : "?");
+    doc_cell(d, "Host");
+    doc_cell(d, "%s", m->hostname[0] ? m->hostname : "?");
+    doc_cell(d, "CPU");
+    doc_cell(d, "%s", m->cpu_model[0] ? m->cpu_model : "?");
+    doc_cell(d, "CPUs");
+    /* hwloc's counts are 0 where it did not answer: say only what is known. */
+    if (m->cores || m->pus)
+        doc_cell(d, "%u available; %u package(s), %u cores, %u PUs, %u NUMA node(s)",
+                 m->cpus_available, m->packages, m->cores, m->pus, m->numa_nodes);
+    else
+        doc_cell(d, "%u available", m->cpus_available);
+    doc_cell(d, "Memory");
+    if (m->memory_bytes)
+        doc_cell(d, "%.1f GiB", (double)m->memory_bytes / (1024.0 * 1024 * 1024));
+    else
+        doc_cell(d, "?");
+    doc_cell(d, "OS / kernel");
+    doc_cell(d, "%s / %s", m->os[0] ? m->os : "?", m->kernel[0] ? m->kernel : "?");
+    doc_cell(d, "Compiler");
+    doc_cell(d, "%s", m->compiler[0] ? m->compiler : "?");
+    doc_cell(d, "Build type");
+    doc_cell(d, "%s%s%s", m->build_type[0] ? m->build_type : "?", m->c_flags[0] ? "; flags " : "",
+             m->c_flags);
+    doc_cell(d, "Features");
+    doc_cell(d, "%s", m->features[0] ? m->features : "(none)");
+    doc_cell(d, "voxbench");
+    doc_cell(d, "%s", m->voxbench_version[0] ? m->voxbench_version : "?");
+    doc_cell(d, "Git commit");
+    doc_cell(d, "%s%s", m->git_commit[0] ? m->git_commit : "unknown",
+             m->git_dirty ? " (dirty: uncommitted changes)" : "");
+    if (m->cuda_device[0]) {
+        doc_cell(d, "GPU");
+        doc_cell(d, "%s", m->cuda_device);
+    }
+}
+
+static void file_section(struct doc *d, const struct vox_results *r, const char *label)
+{
+    struct strset workloads = {0};
+    size_t i;
+
+    doc_heading(d, 2, "%s", label);
+    machine_table(d, r);
+    table_pools(d, r);
+    table_allocators(d, r);
+    table_executors(d, r);
+    for (i = 0; i < r->nruns; i++)
+        strset_add(d, &workloads, r->runs[i].workload);
+    for (i = 0; i < workloads.n; i++)
+        table_sessions(d, r, workloads.v[i]);
+    doc_heading(d, 3, "All workloads");
+    doc_para(d, "Median over repetitions, with the coefficient of variation in parentheses.");
+    for (i = 0; i < workloads.n; i++)
+        table_workload(d, r, workloads.v[i]);
+    if (!workloads.n)
+        doc_para(d, "No runs.");
+    strset_free(&workloads);
+}
+
+/* ---- rendering ----------------------------------------------------------------------------- */
+
+/* Markdown: the characters that would start a table cell, HTML, code or emphasis. */
+static void md_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (strchr("\\|<>`*[]", *s))
+            fputc('\\', f);
+        fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
+    }
+}
+
+static void html_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        case '\'':
+            fputs("&#39;", f);
+            break;
+        default:
+            fputc(*s, f);
+        }
+    }
+}
+
+static void render_md(FILE *f, const struct doc *d)
+{
+    size_t i, k;
+
+    for (i = 0; i < d->n; i++) {
+        const struct block *b = &d->b[i];
+
+        switch (b->kind) {
+        case BLOCK_HEADING:
+            fprintf(f, "%.*s ", b->level, "######");
+            md_text(f, b->text);
+            fputs("\n\n", f);
+            break;
+        case BLOCK_PARA:
+            md_text(f, b->text);
+            fputs("\n\n", f);
+            break;
+        case BLOCK_TABLE:
+            for (k = 0; k < b->ncells; k++) {
+                fputs(k % b->ncols ? " | " : "| ", f);
+                md_text(f, b->cells[k]);
+                if (k % b->ncols == b->ncols - 1) {
+                    fputs(" |\n", f);
+                    if (k + 1 == b->ncols) {
+                        size_t c;
+
+                        for (c = 0; c < b->ncols; c++)
+                            fputs(!c ? "|---|" : b->words ? "---|" : "---:|", f);
+                        fputc('\n', f);
+                    }
+                }
+            }
+            fputc('\n', f);
+            break;
+        case BLOCK_PLOT:
+            fputs("[![", f);
+            md_text(f, b->title);
+            fprintf(f, "](plots/%s.png)](plots/%s.svg)\n\n", b->text, b->text);
+            fprintf(f,
+                    "SVG: [plots/%s.svg](plots/%s.svg); script and data: plots/%s.gp, "
+                    "plots/%s.tsv\n\n",
+                    b->text, b->text, b->text, b->text);
+            break;
+        }
+    }
+}
+
+static const char *const html_css =
+    "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;"
+    "max-width:1320px;padding:0 1em;color:#1b1b1b;line-height:1.45}"
+    "h1{border-bottom:2px solid #333}h2{margin-top:2.2em;border-bottom:1px solid #aaa}"
+    "h3{margin-top:1.6em}h4{margin:1.2em 0 .4em;font-family:monospace;font-size:1.05em}"
+    ".scroll{overflow-x:auto}"
+    "table{border-collapse:collapse;margin:.4em 0 1em;font-size:.92em}"
+    "th,td{border:1px solid #ccc;padding:.25em .6em;white-space:nowrap}"
+    "th{background:#f0f0f0;text-align:left}table:not(.text) td:not(:first-child){text-align:right;"
+    "font-variant-numeric:tabular-nums}tr:nth-child(even) td{background:#fafafa}"
+    "figure{margin:1em 0 2em}figure img{max-width:100%;height:auto;border:1px solid #ddd}"
+    "figcaption{font-size:.9em;color:#555}p{max-width:60em}";
+
+static void render_html(FILE *f, const struct doc *d, const char *title)
+{
+    size_t i, k;
+
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
+          f);
+    html_text(f, title);
+    fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n", html_css);
+    for (i = 0; i < d->n; i++) {
+        const struct block *b = &d->b[i];
+
+        switch (b->kind) {
+        case BLOCK_HEADING:
+            fprintf(f, "<h%d>", b->level);
+            html_text(f, b->text);
+            fprintf(f, "</h%d>\n", b->level);
+            break;
+        case BLOCK_PARA:
+            fputs("<p>", f);
+            html_text(f, b->text);
+            fputs("</p>\n", f);
+            break;
+        case BLOCK_TABLE:
+            fputs(b->words ? "<div class=\"scroll\"><table class=\"text\">\n"
+                           : "<div class=\"scroll\"><table>\n",
+                  f);
+            for (k = 0; k < b->ncells; k++) {
+                bool head = k < b->ncols;
+
+                if (k % b->ncols == 0)
+                    fputs(k == 0 ? "<thead><tr>" : "<tr>", f);
+                fputs(head ? "<th>" : "<td>", f);
+                html_text(f, b->cells[k]);
+                fputs(head ? "</th>" : "</td>", f);
+                if (k % b->ncols == b->ncols - 1)
+                    fputs(k + 1 == b->ncols ? "</tr></thead>\n<tbody>\n" : "</tr>\n", f);
+            }
+            fputs(b->ncells >= b->ncols ? "</tbody>\n" : "", f);
+            fputs("</table></div>\n", f);
+            break;
+        case BLOCK_PLOT:
+            /* Plot names are sanitised to [a-z0-9_-] by plot.c: safe in a URL as they are. */
+            fprintf(f, "<figure><a href=\"plots/%s.svg\"><img src=\"plots/%s.png\" alt=\"", b->text,
+                    b->text);
+            html_text(f, b->title);
+            fprintf(f, "\" width=\"1280\" height=\"720\" loading=\"lazy\"></a><figcaption>");
+            html_text(f, b->title);
+            fprintf(f,
+                    " (<a href=\"plots/%s.svg\">SVG</a>, <a href=\"plots/%s.gp\">gnuplot "
+                    "script</a>, <a href=\"plots/%s.tsv\">data</a>)</figcaption></figure>\n",
+                    b->text, b->text, b->text);
+            break;
+        }
+    }
+    fputs("</body>\n</html>\n", f);
+}
+
+/* ---- files --------------------------------------------------------------------------------- */
+
+/* mkdir -p; the path must end up a directory. */
+static int make_dirs(const char *path, struct vox_diag *diag)
+{
+    char buf[4096];
+    struct stat st;
+    size_t i, len = strlen(path);
+
+    if (len == 0 || len >= sizeof(buf)) {
+        vox_diag_set(diag, "output directory path is empty or too long: '%s'", path);
+        return VOX_EINVAL;
+    }
+    memcpy(buf, path, len + 1);
+    for (i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+            vox_diag_set(diag, "cannot create directory %s: %s", buf, strerror(errno));
+            return VOX_EIO;
+        }
+        buf[i] = i < len ? '/' : '\0';
+    }
+    if (stat(path, &st) != 0) {
+        vox_diag_set(diag, "cannot create directory %s: %s", path, strerror(errno));
+        return VOX_EIO;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        vox_diag_set(diag, "cannot create directory %s: it exists and is not a directory", path);
+        return VOX_EIO;
+    }
+    return 0;
+}
+
+static int write_file(const char *dir, const char *name, const struct doc *d, const char *title,
+                      bool html, struct vox_diag *diag)
+{
+    char path[4200], tmp[4300];
+    FILE *f;
+    bool bad;
+    int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int m = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+
+    if (n < 0 || (size_t)n >= sizeof(path) || m < 0 || (size_t)m >= sizeof(tmp)) {
+        vox_diag_set(diag, "output path too long: %s/%s", dir, name);
+        return VOX_EINVAL;
+    }
+    f = fopen(tmp, "w");
+    if (!f) {
+        vox_diag_set(diag, "cannot write %s: %s", tmp, strerror(errno));
+        return VOX_EIO;
+    }
+    if (html)
+        render_html(f, d, title);
+    else
+        render_md(f, d);
+    bad = ferror(f) != 0;
+    /* Written aside and renamed, so a reader never sees half a report. */
+    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+        vox_diag_set(diag, "cannot write %s: %s", path, strerror(errno ? errno : EIO));
+        unlink(tmp);
+        return VOX_EIO;
+    }
+    return 0;
+}
+
+struct plot_sink {
+    struct doc *d;
+    size_t count;
+};
+
+static void on_plot(void *cb_ctx, const char *name, const char *title)
+{
+    struct plot_sink *s = cb_ctx;
+
+    doc_heading(s->d, 3, "%s", title);
+    doc_plot(s->d, name, title);
+    s->count++;
+}
+
+int vox_report_write(const struct vox_results *const *files, size_t nfiles,
+                     const struct vox_report_opts *opts, struct vox_diag *diag)
+{
+    struct doc d = {0};
+    char **labels = NULL, plots_dir[4200], why[1024] = "", title[256];
+    struct plot_sink sink = {.d = &d};
+    size_t i, k;
+    int rc = 0;
+
+    if (!files || !nfiles || !opts || !opts->out_dir) {
+        vox_diag_set(diag, "report: no results or no output directory given");
+        return VOX_EINVAL;
+    }
+    for (i = 0; i < nfiles; i++)
+        if (!files[i]) {
+            vox_diag_set(diag, "report: results file %zu is NULL", i);
+            return VOX_EINVAL;
+        }
+    rc = snprintf(plots_dir, sizeof(plots_dir), "%s/plots", opts->out_dir);
+    if (rc < 0 || (size_t)rc >= sizeof(plots_dir)) {
+        vox_diag_set(diag, "output directory path too long: %s", opts->out_dir);
+        return VOX_EINVAL;
+    }
+    rc = make_dirs(opts->out_dir, diag);
+    rc = rc ? rc : make_dirs(plots_dir, diag);
+    if (rc)
+        return rc;
+
+    labels = calloc(nfiles, sizeof(*labels));
+    if (!labels) {
+        rc = VOX_ENOMEM;
+        goto fail;
+    }
+    for (i = 0; i < nfiles; i++) {
+        const struct vox_results *r = files[i];
+        char nth[32] = "";
+        size_t same = 0;
+
+        for (k = 0; k < i; k++)
+            same += strcmp(files[k]->suite, r->suite) == 0 &&
+                    strcmp(files[k]->machine.git_commit, r->machine.git_commit) == 0 &&
+                    strcmp(files[k]->machine.hostname, r->machine.hostname) == 0;
+        /* Labels name plot series too, so two files of one commit and host need telling apart. */
+        if (same)
+            snprintf(nth, sizeof(nth), " #%zu", same + 1);
+        if (asprintf(&labels[i], "%s @ %.7s%s (%s)%s", r->suite[0] ? r->suite : "results",
+                     r->machine.git_commit[0] ? r->machine.git_commit : "unknown",
+                     r->machine.git_dirty ? "+dirty" : "",
+                     r->machine.hostname[0] ? r->machine.hostname : "?", nth) < 0) {
+            labels[i] = NULL;
+            rc = VOX_ENOMEM;
+            goto fail;
+        }
+    }
+
+    snprintf(title, sizeof(title), "voxbench report: %s", files[0]->suite);
+    doc_heading(&d, 1, "%s", title);
+    doc_para(&d,
+             "%zu results file%s. Tables give medians over repetitions; the regression gate "
+             "compares the metrics marked stable.",
+             nfiles, nfiles > 1 ? "s, each under its own heading; the plots overlay them" : "");
+    for (i = 0; i < nfiles; i++)
+        file_section(&d, files[i], labels[i]);
+
+    doc_heading(&d, 2, "Plots");
+    if (opts->plots) {
+        rc = vox__report_plots_write(files, (const char *const *)labels, nfiles, plots_dir,
+                                     opts->gnuplot, on_plot, &sink, why, sizeof(why), diag);
+        if (rc)
+            goto fail;
+        if (why[0])
+            doc_para(&d, "plots unavailable: %s%s", why,
+                     sink.count ? "" : ". The gnuplot scripts and their data are in plots/.");
+        else if (!sink.count)
+            doc_para(&d, "No plots: no workload has percentiles, throughput or memory data.");
+    } else {
+        doc_para(&d, "Plots were not requested.");
+    }
+    if (d.err) {
+        rc = d.err;
+        goto fail;
+    }
+    rc = write_file(opts->out_dir, "report.md", &d, title, false, diag);
+    rc = rc ? rc : write_file(opts->out_dir, "report.html", &d, title, true, diag);
+    goto out;
+fail:
+    if (rc == VOX_ENOMEM)
+        vox_diag_set(diag, "out of memory while writing the report in %s", opts->out_dir);
+out:
+    for (i = 0; labels && i < nfiles; i++)
+        free(labels[i]);
+    free(labels);
+    doc_free(&d);
+    return rc;
+}
