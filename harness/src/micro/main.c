@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* voxbench-micro: the allocator and executor micro suites, run by Google Benchmark. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,14 +12,25 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: voxbench-micro [--alloc NAMES] [--exec NAMES] [--quick] [--tables FILE]\n"
-               "                      [--benchmark_filter=RE] [--benchmark_out=FILE ...]\n"
-               "  --alloc a,b   allocator backends to measure (default: every one compiled in)\n"
-               "  --exec a,b    executor backends to measure (default: every one)\n"
-               "  --quick       short runs, for CI smoke tests\n"
-               "  --tables FILE also write the Markdown tables to FILE\n"
-               "  --list        print the backends compiled in and exit\n"
-               "Every --benchmark_* flag of Google Benchmark is accepted.\n");
+    fprintf(f,
+            "usage: voxbench-micro [--alloc NAMES] [--exec NAMES] [--quick] [--tables FILE]\n"
+            "                      [--benchmark_filter=RE] [--benchmark_out=FILE ...]\n"
+            "  --alloc a,b   allocator backends to measure (default: every one compiled in)\n"
+            "  --exec a,b    executor backends to measure (default: every one)\n"
+            "  --quick       short runs, for CI smoke tests\n"
+            "  --iterations N  exactly N iterations of every benchmark (for instruction counts)\n"
+            "  --tables FILE also write the Markdown tables to FILE\n"
+            "  --list        print the backends compiled in and exit\n"
+            "Every --benchmark_* flag of Google Benchmark is accepted.\n");
+}
+
+struct vox_gb_bench *vox_micro_timing(struct vox_gb_bench *b, const struct vox_micro_opts *opts)
+{
+    if (opts->iterations > 0)
+        return vox_gb_iterations(b, opts->iterations);
+    if (opts->quick)
+        return vox_gb_min_time(b, 0.05);
+    return b;
 }
 
 const char *vox_micro_si(char *buf, size_t len, double v)
@@ -67,6 +79,7 @@ int main(int argc, char **argv)
     struct vox_micro_opts opts = {0};
     struct vox_gb_results res = {0};
     const char *tables = NULL;
+    bool json_out = false;
     int i, j, rc = 1;
 
     vox_process_prepare(argv);
@@ -79,6 +92,14 @@ int main(int argc, char **argv)
     for (i = 1, j = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             opts.quick = true;
+        } else if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc) {
+            char *end;
+
+            opts.iterations = strtoll(argv[++i], &end, 10);
+            if (*end || opts.iterations <= 0) {
+                fprintf(stderr, "voxbench-micro: --iterations needs a positive count\n");
+                return 2;
+            }
         } else if (strcmp(argv[i], "--list") == 0) {
             list_backends();
             return 0;
@@ -99,6 +120,9 @@ int main(int argc, char **argv)
             }
             i++;
         } else {
+            /* Machine-readable output on stdout (the harness's micro driver) must stay pure. */
+            if (strcmp(argv[i], "--benchmark_format=json") == 0)
+                json_out = true;
             argv[j++] = argv[i];
         }
     }
@@ -111,8 +135,10 @@ int main(int argc, char **argv)
         usage(stderr);
         goto out;
     }
-    vox_micro_alloc_tables(stdout, &opts, &res);
-    vox_micro_exec_tables(stdout, &opts, &res);
+    if (!json_out) {
+        vox_micro_alloc_tables(stdout, &opts, &res);
+        vox_micro_exec_tables(stdout, &opts, &res);
+    }
     if (tables) {
         FILE *f = fopen(tables, "w");
 

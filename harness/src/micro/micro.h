@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "vox/gbench.h"
@@ -18,6 +19,7 @@ struct vox_micro_set {
 /* Shared options. `quick` shortens every benchmark for CI smoke runs. */
 struct vox_micro_opts {
     bool quick;
+    int64_t iterations; /* > 0: run every benchmark exactly this many iterations (callgrind) */
     struct vox_micro_set allocs;
     struct vox_micro_set execs;
 };
@@ -35,6 +37,9 @@ int vox_micro_exec_register(const struct vox_micro_opts *opts);
 void vox_micro_exec_tables(FILE *out, const struct vox_micro_opts *opts,
                            const struct vox_gb_results *res);
 void vox_micro_exec_cleanup(void);
+
+/* Applies the shared timing options (quick, fixed iterations) to a registered benchmark. */
+struct vox_gb_bench *vox_micro_timing(struct vox_gb_bench *b, const struct vox_micro_opts *opts);
 
 /* Formats `v` with an SI suffix ("12.3 M") into buf. */
 const char *vox_micro_si(char *buf, size_t len, double v);

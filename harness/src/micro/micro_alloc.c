@@ -137,19 +137,23 @@ int vox_micro_alloc_register(const struct vox_micro_opts *opts)
         nctx++;
         snprintf(name, sizeof(name), "alloc/frames1000/%s", c->backend);
         b = vox_gb_unit(vox_gb_register(name, bm_frames1000, c), VOX_GB_US);
-        if (opts->quick)
-            vox_gb_min_time(b, 0.05);
+        vox_micro_timing(b, opts);
         snprintf(name, sizeof(name), "alloc/pair/%s", c->backend);
+        /* bm_pair counts 1000 iterations per batch: keep a fixed count a multiple of that. */
         b = vox_gb_register(name, bm_pair, c);
-        if (opts->quick)
-            vox_gb_min_time(b, 0.05);
+        if (opts->iterations > 0)
+            vox_gb_iterations(b, opts->iterations * 1000);
+        else
+            vox_micro_timing(b, opts);
         snprintf(name, sizeof(name), "alloc/mixed/%s", c->backend);
         b = vox_gb_threads(vox_gb_threads(vox_gb_register(name, bm_mixed, c), 1), 2);
         /* With threads GB's default CPU time sums both threads; wall time is what a server
          * feels, so rates come from real time. */
         vox_gb_use_real_time(b);
-        if (opts->quick)
-            vox_gb_min_time(b, 0.05);
+        if (opts->iterations > 0)
+            vox_gb_iterations(b, opts->iterations * 1000);
+        else
+            vox_micro_timing(b, opts);
     }
     return 0;
 }

@@ -180,8 +180,7 @@ int vox_micro_exec_register(const struct vox_micro_opts *opts)
         nctx++;
         snprintf(name, sizeof(name), "exec/throughput/%s", c->backend);
         b = vox_gb_use_real_time(vox_gb_unit(vox_gb_register(name, bm_throughput, c), VOX_GB_US));
-        if (opts->quick)
-            vox_gb_min_time(b, 0.05);
+        vox_micro_timing(b, opts);
         snprintf(name, sizeof(name), "exec/priority/%s", c->backend);
         /* A fixed count: each iteration is a whole saturated episode (about 5 ms). */
         b = vox_gb_register(name, bm_priority, c);

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* Workload drivers: one per workload kind (micro, frames; later sipp, pcap, stt). */
+#ifndef VOX_DRIVER_H
+#define VOX_DRIVER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "suite/suite.h"
+#include "vox/err.h"
+#include "vox/results.h"
+
+/* What every driver is given. */
+struct vox_driver_env {
+    const char *bin_dir;  /* where voxbench, voxbench-micro, vox-* binaries live */
+    const char *self;     /* path of the running voxbench, for its hidden workload commands */
+    const char *work_dir; /* a private temporary directory for this run's files */
+    bool quick;           /* shorter measurements, for CI smoke runs */
+    unsigned timeout_s;   /* per child process */
+};
+
+/*
+ * A driver. `run_once` performs one repetition of workload `w` under the configuration in
+ * `run->params`, in processes of its own, and appends one value to each metric it measures
+ * (vox_run_metric + vox_metric_push); on failure it returns a negative VOX_E* code and explains
+ * in `diag`. Drivers that start servers (sipp) do so inside run_once and stop them before it
+ * returns: every repetition is self-contained. `check` (optional) validates a workload when
+ * the suite is loaded, so a typo fails before anything runs.
+ */
+struct vox_driver_ops {
+    const char *kind;
+    const char *description;
+    int (*check)(const struct vox_workload *w, struct vox_diag *diag);
+    int (*run_once)(const struct vox_driver_env *env, const struct vox_workload *w,
+                    struct vox_run *run, unsigned rep, struct vox_diag *diag);
+};
+
+/* The driver for `kind`, or NULL. */
+const struct vox_driver_ops *vox_driver_find(const char *kind);
+size_t vox_driver_count(void);
+const struct vox_driver_ops *vox_driver_at(size_t i);
+
+extern const struct vox_driver_ops vox__driver_micro;
+extern const struct vox_driver_ops vox__driver_frames;
+
+/* ---- running child processes ---------------------------------------------------------------- */
+
+/* Set from a signal handler to stop: a running child is killed and vox_child_run returns. */
+extern volatile sig_atomic_t vox_driver_cancel;
+
+struct vox_child_usage {
+    int exit_code;  /* exit status, or 128 + signal */
+    bool timed_out; /* killed after the timeout */
+    double wall_s;
+    double user_s; /* CPU seconds of the child and its waited-for children */
+    double sys_s;
+    uint64_t max_rss_bytes; /* peak resident set of the child (getrusage ru_maxrss) */
+};
+
+/*
+ * Runs argv (no shell; argv[0] looked up on PATH when it has no '/') with stdout to
+ * `stdout_path` and stderr to `stderr_path` (either NULL: /dev/null), and `env_add` (NULL or a
+ * NULL-terminated list of "K=V") added to the environment. Kills the child's process group
+ * after `timeout_s`. Returns 0 when the child could be run (whatever its exit status, which is
+ * in usage), or VOX_EIO with `diag` when it could not be started.
+ */
+int vox_child_run(char *const argv[], char *const env_add[], const char *stdout_path,
+                  const char *stderr_path, unsigned timeout_s, struct vox_child_usage *usage,
+                  struct vox_diag *diag);
+
+/* Records the usage of one repetition's measured process as metrics (rss_peak_bytes,
+ * cpu_user_s, cpu_sys_s, wall_s). 0 or VOX_ENOMEM. */
+int vox_driver_push_usage(struct vox_run *run, const struct vox_child_usage *u);
+
+/* The last `max` bytes of a file (a child's stderr) for error messages, into buf. */
+void vox_driver_tail(const char *path, char *buf, size_t len);
+
+#endif /* VOX_DRIVER_H */

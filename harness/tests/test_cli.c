@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/* End-to-end tests of the voxbench command: run a suite, compare planted shifts, report. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vox/results.h"
+
+static const char *voxbench; /* argv[1]: the binary under test */
+static char tmpdir[64];
+static char out_log[160];
+
+/* Runs voxbench with args, stdout+stderr to out_log; returns its exit status. */
+static int run_voxbench(const char *const *args)
+{
+    char *argv[16];
+    size_t n = 0;
+    pid_t pid;
+    int status;
+
+    argv[n++] = (char *)voxbench;
+    for (; *args && n < 15; args++)
+        argv[n++] = (char *)*args;
+    argv[n] = NULL;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(out_log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+        }
+        execv(voxbench, argv);
+        _exit(127);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static const char *log_text(void)
+{
+    static char buf[65536];
+    FILE *f = fopen(out_log, "r");
+    size_t n;
+
+    buf[0] = '\0';
+    if (!f)
+        return buf;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static int log_contains(const char *needle)
+{
+    return strstr(log_text(), needle) != NULL;
+}
+
+/* Runs voxbench and fails with its output when the exit status is not `expect`. */
+static void expect_exit(const char *const *args, int expect)
+{
+    int got = run_voxbench(args);
+
+    if (got != expect)
+        fail_msg("voxbench %s exited %d, expected %d; it said:\n%s", args[0], got, expect,
+                 log_text());
+}
+
+/* Deterministic noise: splitmix64 to a uniform, then a sum of 4 uniforms (near-normal). */
+static uint64_t rng_state;
+static double noise(void)
+{
+    double s = 0;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        s += (double)(z >> 11) / 9007199254740992.0 - 0.5;
+    }
+    return s; /* mean 0, stddev ~0.58 */
+}
+
+/* A results file with one run whose real_ns has 10 repetitions around `center` (2% CV) and a
+ * deterministic instruction count. */
+static void write_synthetic(const char *path, double center, double instructions, uint64_t seed)
+{
+    struct vox_results r;
+    struct vox_run *run;
+    struct vox_metric *m;
+    struct vox_diag d = {{0}};
+    int i;
+
+    rng_state = seed;
+    vox_results_init(&r);
+    snprintf(r.suite, sizeof(r.suite), "synthetic");
+    run = vox_results_add_run(&r);
+    snprintf(run->workload, sizeof(run->workload), "alloc-frames");
+    snprintf(run->kind, sizeof(run->kind), "micro");
+    vox_run_set_param(run, "alloc", "pool");
+    run->repetitions = 10;
+    m = vox_run_metric(run, "real_ns", "ns", VOX_DIR_LOWER, false);
+    for (i = 0; i < 10; i++)
+        vox_metric_push(m, center * (1.0 + 0.02 / 0.58 * noise()));
+    m = vox_run_metric(run, "instructions", "count", VOX_DIR_LOWER, true);
+    vox_metric_push(m, instructions);
+    assert_int_equal(vox_results_write(&r, path, &d), 0);
+    vox_results_free(&r);
+}
+
+static void compare_flags_planted_regression_not_noise(void **st)
+{
+    char base[160], same[160], slow[160], fewer[160];
+    const char *args_same[] = {"compare", base, same, NULL};
+    const char *args_slow[] = {"compare", base, slow, NULL};
+    const char *args_gate[] = {"compare", base, slow, "--stable-only", NULL};
+    const char *args_fewer[] = {"compare", base, fewer, "--stable-only", NULL};
+
+    (void)st;
+    snprintf(base, sizeof(base), "%s/base.json", tmpdir);
+    snprintf(same, sizeof(same), "%s/same.json", tmpdir);
+    snprintf(slow, sizeof(slow), "%s/slow.json", tmpdir);
+    snprintf(fewer, sizeof(fewer), "%s/fewer.json", tmpdir);
+    write_synthetic(base, 1000.0, 5000000, 1);
+    write_synthetic(same, 1000.0, 5000000, 2);  /* pure noise: new draws, same centre */
+    write_synthetic(slow, 1100.0, 5400000, 3);  /* a planted 10% slowdown, 8% more instructions */
+    write_synthetic(fewer, 1000.0, 4500000, 4); /* 10% fewer instructions: an improvement */
+    expect_exit(args_same, 0);
+    assert_true(log_contains("0 regressed"));
+    expect_exit(args_slow, 2);
+    assert_true(log_contains("real_ns"));
+    assert_true(log_contains("REGRESSED"));
+    /* The gate compares stable metrics only: the instruction count regressed by 8%. */
+    expect_exit(args_gate, 2);
+    assert_true(log_contains("instructions"));
+    assert_false(log_contains("real_ns"));
+    expect_exit(args_fewer, 0);
+    assert_true(log_contains("improved"));
+}
+
+static void compare_rejects_bad_input(void **st)
+{
+    char base[160], junk[160];
+    const char *args_missing[] = {"compare", base, "/nonexistent.json", NULL};
+    const char *args_junk[] = {"compare", base, junk, NULL};
+    const char *args_usage[] = {"compare", base, NULL};
+    FILE *f;
+
+    (void)st;
+    snprintf(base, sizeof(base), "%s/base.json", tmpdir);
+    snprintf(junk, sizeof(junk), "%s/junk.json", tmpdir);
+    write_synthetic(base, 1000.0, 5000000, 1);
+    f = fopen(junk, "w");
+    assert_non_null(f);
+    fputs("{\"runs\": [", f);
+    fclose(f);
+    expect_exit(args_missing, 1);
+    assert_true(log_contains("/nonexistent.json"));
+    expect_exit(args_junk, 1);
+    assert_true(log_contains("not valid JSON"));
+    expect_exit(args_usage, 1);
+}
+
+static void run_compare_report_end_to_end(void **st)
+{
+    char out[160], report[160], file[256];
+    const char *args_run[] = {"run", "smoke", "--quick", "--out", out, NULL};
+    const char *args_bad[] = {"run", "smoke", "--matrix", "alloc=tcmalloc", "--out", out, NULL};
+    const char *args_cmp[] = {"compare", out, out, NULL};
+    const char *args_rep[] = {"report", out, "--out", report, NULL};
+    struct vox_results r;
+    struct vox_diag d = {{0}};
+    const struct vox_metric *m;
+    struct stat sb;
+    size_t i;
+
+    (void)st;
+    snprintf(out, sizeof(out), "%s/smoke.json", tmpdir);
+    snprintf(report, sizeof(report), "%s/report", tmpdir);
+    expect_exit(args_run, 0);
+    assert_int_equal(vox_results_read(out, &r, &d), 0);
+    assert_string_equal(r.suite, "smoke");
+    /* alloc-pair x {system, pool} + frames x {20, 40 streams} */
+    assert_int_equal(r.nruns, 4);
+    for (i = 0; i < r.nruns; i++) {
+        assert_true(r.runs[i].ok);
+        assert_int_equal(r.runs[i].repetitions, 2);
+        m = vox_run_find_metric(&r.runs[i], "rss_peak_bytes");
+        assert_non_null(m);
+        assert_int_equal(m->n, 2);
+        assert_true(vox_metric_median(m) > 100000);
+    }
+    m = vox_run_find_metric(vox_results_find_run(&r, "alloc-pair", "alloc=pool"), "real_ns");
+    assert_non_null(m);
+    assert_true(vox_metric_median(m) > 0);
+    m = vox_run_find_metric(
+        vox_results_find_run(&r, "frames-sessions", "alloc=pool exec=steal seconds=1 streams=40"),
+        "frames_per_second");
+    assert_non_null(m);
+    /* 40 streams of 20 ms frames: 2000 frames/s, give or take start and end. */
+    assert_true(vox_metric_median(m) > 1500 && vox_metric_median(m) < 2100);
+    vox_results_free(&r);
+
+    expect_exit(args_cmp, 0);
+    expect_exit(args_rep, 0);
+    snprintf(file, sizeof(file), "%s/report.md", report);
+    assert_int_equal(stat(file, &sb), 0);
+    assert_true(sb.st_size > 100);
+    snprintf(file, sizeof(file), "%s/report.html", report);
+    assert_int_equal(stat(file, &sb), 0);
+
+    /* A backend that does not exist fails that configuration with the registry's words, and
+     * the results file is still written with the others. */
+    expect_exit(args_bad, 1);
+    assert_true(log_contains("allocator 'tcmalloc' is unknown"));
+    assert_int_equal(vox_results_read(out, &r, &d), 0);
+    for (i = 0; i < r.nruns; i++)
+        assert_false(r.runs[i].ok);
+    vox_results_free(&r);
+}
+
+static void run_rejects_bad_suites_before_running(void **st)
+{
+    const char *args_nosuite[] = {"run", "no-such-suite", NULL};
+    const char *args_matrix[] = {"run", "smoke", "--matrix", "alloc", NULL};
+    const char *args_only[] = {"run", "smoke", "--only", "nothing", NULL};
+
+    (void)st;
+    expect_exit(args_nosuite, 1);
+    assert_true(log_contains("no-such-suite.yaml"));
+    expect_exit(args_matrix, 1);
+    assert_true(log_contains("axis=value"));
+    expect_exit(args_only, 1);
+    assert_true(log_contains("nothing to run"));
+}
+
+static int setup(void **st)
+{
+    (void)st;
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/vox_cli_XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    snprintf(out_log, sizeof(out_log), "%s/out.log", tmpdir);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(compare_flags_planted_regression_not_noise),
+        cmocka_unit_test(compare_rejects_bad_input),
+        cmocka_unit_test(run_rejects_bad_suites_before_running),
+        cmocka_unit_test(run_compare_report_end_to_end),
+    };
+    int rc;
+    char cmd[128];
+    pid_t pid;
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: test_cli PATH-TO-VOXBENCH\n");
+        return 2;
+    }
+    voxbench = argv[1];
+    rc = cmocka_run_group_tests_name("voxbench command", tests, setup, NULL);
+    /* The temporary tree (results, report, plots) is removed with rm, without a shell. */
+    snprintf(cmd, sizeof(cmd), "%s", tmpdir);
+    pid = fork();
+    if (pid == 0) {
+        execlp("rm", "rm", "-rf", cmd, (char *)NULL);
+        _exit(127);
+    }
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    return rc;
+}
