@@ -124,6 +124,9 @@ static void rejects_bad_suites(void **st)
         {"name: t\n", "no workloads"},
         {"- just\n- a list\n", "must be a mapping"},
         {"", "empty suite file"},
+        {"name: t\nworkloads:\n  - {id: a, kind: micro, axes: "
+         "[an_axis_name_longer_than_31_chars]}\n",
+         "is too long"},
     };
     struct vox_suite *s = calloc(1, sizeof(*s));
     size_t i;

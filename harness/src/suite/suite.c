@@ -154,8 +154,15 @@ static int parse_workload(struct parse *p, const yaml_node_t *n, struct vox_work
             snprintf(tmp.name, sizeof(tmp.name), "axes");
             if ((rc = get_values(p, v, &tmp)))
                 return rc;
-            for (i = 0; i < tmp.nvalues && i < VOX_SUITE_MAX_AXES; i++)
-                snprintf(w->axes[i], sizeof(w->axes[i]), "%s", tmp.values[i]);
+            if (tmp.nvalues > VOX_SUITE_MAX_AXES)
+                return fail_at(p, v, "too many axes", NULL);
+            for (i = 0; i < tmp.nvalues; i++) {
+                size_t len = strlen(tmp.values[i]);
+
+                if (len >= sizeof(w->axes[i]))
+                    return fail_at(p, v, "axis name '%s' is too long", tmp.values[i]);
+                memcpy(w->axes[i], tmp.values[i], len + 1);
+            }
             w->naxes = i;
         } else if (strcmp(key, "matrix") == 0) {
             rc = get_axes(p, v, w->matrix, &w->nmatrix, VOX_SUITE_MAX_AXES, "matrix");
