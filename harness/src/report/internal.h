@@ -24,4 +24,16 @@ int vox__report_plots_write(const struct vox_results *const *files, const char *
                             void (*on_plot)(void *cb_ctx, const char *name, const char *title),
                             void *cb_ctx, char *why, size_t why_len, struct vox_diag *diag);
 
+/* A small set of distinct strings in insertion order (configs, load levels, labels). */
+struct vox__strset {
+    char **v; /* owned copies */
+    size_t n, cap;
+};
+
+void vox__strset_free(struct vox__strset *s);
+/* Index of `str`, or -1. */
+long vox__strset_find(const struct vox__strset *s, const char *str);
+/* Adds a copy of `str` unless present. 0 or VOX_ENOMEM. */
+int vox__strset_add(struct vox__strset *s, const char *str);
+
 #endif /* VOX_REPORT_INTERNAL_H */

@@ -34,11 +34,6 @@ struct plot_ctx {
 };
 
 /* A set of distinct strings in order of first appearance. */
-struct strset {
-    char **v;
-    size_t n, cap;
-};
-
 struct xy_series {
     char title[TITLE_MAX];
     size_t n, cap;
@@ -46,48 +41,6 @@ struct xy_series {
 };
 
 /* ---- small helpers ------------------------------------------------------------------------- */
-
-static void strset_free(struct strset *s)
-{
-    size_t i;
-
-    for (i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-    memset(s, 0, sizeof(*s));
-}
-
-static long strset_find(const struct strset *s, const char *str)
-{
-    size_t i;
-
-    for (i = 0; i < s->n; i++)
-        if (strcmp(s->v[i], str) == 0)
-            return (long)i;
-    return -1;
-}
-
-static int strset_add(struct strset *s, const char *str)
-{
-    char *copy;
-
-    if (strset_find(s, str) >= 0)
-        return 0;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 8;
-        char **v = realloc(s->v, cap * sizeof(*v));
-
-        if (!v)
-            return VOX_ENOMEM;
-        s->v = v;
-        s->cap = cap;
-    }
-    copy = strdup(str);
-    if (!copy)
-        return VOX_ENOMEM;
-    s->v[s->n++] = copy;
-    return 0;
-}
 
 static int cmp_numeric(const void *a, const void *b)
 {
@@ -423,7 +376,7 @@ static void gp_tic_char(FILE *f, char ch)
  * axis label ("alloc / exec"), which keeps a dozen clusters apart; beyond a dozen, or with
  * mixed keys, the whole config id runs upright.
  */
-static void gp_xtics(FILE *f, const struct strset *rows)
+static void gp_xtics(FILE *f, const struct vox__strset *rows)
 {
     char keys[256], other[256];
     size_t r, lines = 1, longest = 0;
@@ -501,7 +454,7 @@ static void gp_xtics(FILE *f, const struct strset *rows)
  * err is given (NAN = none). values/errs are [nseries][nrows] row-major by series.
  */
 static int bar_plot(struct plot_ctx *c, const char *name, const char *title, const char *ylabel,
-                    bool logy, const struct strset *rows, const struct strset *series,
+                    bool logy, const struct vox__strset *rows, const struct vox__strset *series,
                     const double *values, const double *errs)
 {
     char path[4200];
@@ -666,7 +619,7 @@ static bool runs_of(const struct vox_run *run, const char *workload)
 /* Latency by percentile, one plot per workload and load level, one line per config and file. */
 static int plot_latency(struct plot_ctx *c, const char *workload)
 {
-    struct strset levels = {0};
+    struct vox__strset levels = {0};
     struct xy_series *sv = NULL;
     size_t f, i, l, k, ns = 0, total = 0;
     double ymax;
@@ -678,7 +631,7 @@ static int plot_latency(struct plot_ctx *c, const char *workload)
             const char *lv = vox_run_param(run, LOAD_PARAM);
 
             if (runs_of(run, workload) && run->npercentiles &&
-                (rc = strset_add(&levels, lv ? lv : "")))
+                (rc = vox__strset_add(&levels, lv ? lv : "")))
                 goto out;
         }
     if (levels.n > 1)
@@ -744,7 +697,7 @@ static int plot_latency(struct plot_ctx *c, const char *workload)
     }
 out:
     series_free(sv, total);
-    strset_free(&levels);
+    vox__strset_free(&levels);
     return rc;
 }
 
@@ -804,7 +757,7 @@ static int plot_bars(struct plot_ctx *c, const char *workload, const char *const
                      const char *const *metric_titles, size_t nmetrics, const char *name_base,
                      const char *title, const char *ylabel, bool logy)
 {
-    struct strset rows = {0}, series = {0};
+    struct vox__strset rows = {0}, series = {0};
     double *values = NULL, *errs = NULL;
     char name[256], key[TITLE_MAX];
     size_t f, i, m;
@@ -830,9 +783,9 @@ static int plot_bars(struct plot_ctx *c, const char *workload, const char *const
                 if (!runs_of(run, workload))
                     continue;
                 bar_row(run, key, sizeof(key));
-                if (pass == 0 && (rc = strset_add(&rows, key)))
+                if (pass == 0 && (rc = vox__strset_add(&rows, key)))
                     goto out;
-                r = (size_t)strset_find(&rows, key);
+                r = (size_t)vox__strset_find(&rows, key);
                 for (m = 0; m < nmetrics; m++) {
                     size_t s;
 
@@ -840,11 +793,11 @@ static int plot_bars(struct plot_ctx *c, const char *workload, const char *const
                         continue;
                     bar_series(c, f, metric_titles[m], nmetrics > 1, run, key, sizeof(key));
                     if (pass == 0) {
-                        if ((rc = strset_add(&series, key)))
+                        if ((rc = vox__strset_add(&series, key)))
                             goto out;
                         continue;
                     }
-                    s = (size_t)strset_find(&series, key);
+                    s = (size_t)vox__strset_find(&series, key);
                     metric_stats(run, metrics[m], &values[s * rows.n + r], &errs[s * rows.n + r]);
                 }
             }
@@ -854,15 +807,15 @@ static int plot_bars(struct plot_ctx *c, const char *workload, const char *const
 out:
     free(values);
     free(errs);
-    strset_free(&rows);
-    strset_free(&series);
+    vox__strset_free(&rows);
+    vox__strset_free(&series);
     return rc;
 }
 
 /* RSS against load level, one line per remaining config and file. */
 static int plot_memory(struct plot_ctx *c, const char *workload)
 {
-    struct strset keys = {0};
+    struct vox__strset keys = {0};
     struct xy_series *sv = NULL;
     char name[256], base[200], title[300];
     size_t f, i, k, j;
@@ -878,7 +831,7 @@ static int plot_memory(struct plot_ctx *c, const char *workload)
                 continue;
             config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
             series_title(c, f, cfg, key, sizeof(key));
-            if ((rc = strset_add(&keys, key)))
+            if ((rc = vox__strset_add(&keys, key)))
                 goto out;
         }
     if (!keys.n)
@@ -900,7 +853,7 @@ static int plot_memory(struct plot_ctx *c, const char *workload)
                 continue;
             config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
             series_title(c, f, cfg, key, sizeof(key));
-            s = strset_find(&keys, key);
+            s = vox__strset_find(&keys, key);
             snprintf(sv[s].title, sizeof(sv[s].title), "%s", key);
             if ((rc = series_push(&sv[s], strtod(lv, NULL), vox_metric_median(m) / 1e6)))
                 goto out;
@@ -922,7 +875,7 @@ static int plot_memory(struct plot_ctx *c, const char *workload)
     rc = line_plot(c, name, title, "concurrent " LOAD_PARAM, "peak RSS (MB)", false, sv, keys.n);
 out:
     series_free(sv, keys.n);
-    strset_free(&keys);
+    vox__strset_free(&keys);
     return rc;
 }
 
@@ -1003,7 +956,7 @@ int vox__report_plots_write(const struct vox_results *const *files, const char *
                          .on_plot = on_plot,
                          .cb_ctx = cb_ctx,
                          .diag = diag};
-    struct strset workloads = {0};
+    struct vox__strset workloads = {0};
     size_t f, i;
     int rc = 0, n;
 
@@ -1025,7 +978,7 @@ int vox__report_plots_write(const struct vox_results *const *files, const char *
     }
     for (f = 0; f < nfiles; f++)
         for (i = 0; i < files[f]->nruns; i++)
-            if ((rc = strset_add(&workloads, files[f]->runs[i].workload)))
+            if ((rc = vox__strset_add(&workloads, files[f]->runs[i].workload)))
                 goto out;
     for (i = 0; i < workloads.n; i++)
         if ((rc = plot_workload(&c, workloads.v[i])))
@@ -1033,6 +986,6 @@ int vox__report_plots_write(const struct vox_results *const *files, const char *
 out:
     if (rc == VOX_ENOMEM)
         vox_diag_set(diag, "out of memory while drawing plots in %s", plots_dir);
-    strset_free(&workloads);
+    vox__strset_free(&workloads);
     return rc;
 }

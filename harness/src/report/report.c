@@ -197,6 +197,11 @@ static void fmt_seconds(char *buf, size_t cap, double s)
     } steps[] = {{1, "s"}, {1e-3, "ms"}, {1e-6, "µs"}, {1e-9, "ns"}};
     size_t i;
 
+    /* Zero has no natural scale: "0 s", not "0.000 ns". */
+    if (s == 0) {
+        snprintf(buf, cap, "0 s");
+        return;
+    }
     for (i = 0; i + 1 < sizeof(steps) / sizeof(steps[0]); i++)
         if (fabs(s) >= steps[i].scale)
             break;
@@ -250,54 +255,11 @@ static const char *fmt_improvement(char *buf, size_t cap, double without, double
 
 /* ---- reading the results ------------------------------------------------------------------- */
 
-struct strset {
-    char **v;
-    size_t n, cap;
-};
-
-static void strset_free(struct strset *s)
+/* Adds to the set, recording an allocation failure in the document (checked once at the end). */
+static void strset_add(struct doc *d, struct vox__strset *s, const char *str)
 {
-    size_t i;
-
-    for (i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-    memset(s, 0, sizeof(*s));
-}
-
-static long strset_find(const struct strset *s, const char *str)
-{
-    size_t i;
-
-    for (i = 0; i < s->n; i++)
-        if (strcmp(s->v[i], str) == 0)
-            return (long)i;
-    return -1;
-}
-
-static void strset_add(struct doc *d, struct strset *s, const char *str)
-{
-    char *copy;
-
-    if (d->err || strset_find(s, str) >= 0)
-        return;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 8;
-        char **v = realloc(s->v, cap * sizeof(*v));
-
-        if (!v) {
-            d->err = VOX_ENOMEM;
-            return;
-        }
-        s->v = v;
-        s->cap = cap;
-    }
-    copy = strdup(str);
-    if (!copy) {
+    if (!d->err && vox__strset_add(s, str) != 0)
         d->err = VOX_ENOMEM;
-        return;
-    }
-    s->v[s->n++] = copy;
 }
 
 static double median_of(const struct vox_run *run, const char *metric)
@@ -474,14 +436,14 @@ struct column {
 };
 
 struct backend_matrix {
-    struct strset values; /* the axis' values: table rows */
+    struct vox__strset values; /* the axis' values: table rows */
     struct column *cols;
     size_t ncols, cap;
 };
 
 static void matrix_free(struct backend_matrix *m)
 {
-    strset_free(&m->values);
+    vox__strset_free(&m->values);
     free(m->cols);
 }
 
@@ -569,7 +531,7 @@ static void table_pools(struct doc *d, const struct vox_results *r)
     char a[64], b[64], x[64];
 
     matrix_build(d, r, "alloc", NULL, 0, &mx);
-    if (strset_find(&mx.values, "system") < 0 || strset_find(&mx.values, "pool") < 0)
+    if (vox__strset_find(&mx.values, "system") < 0 || vox__strset_find(&mx.values, "pool") < 0)
         goto out;
     doc_heading(d, 3, "Without and with pools");
     doc_table(d, 4);
@@ -610,7 +572,7 @@ static void table_allocators(struct doc *d, const struct vox_results *r)
     matrix_build(d, r, "alloc", NULL, 0, &mx);
     if (!mx.ncols || !mx.values.n)
         goto out;
-    has_base = strset_find(&mx.values, "system") >= 0;
+    has_base = vox__strset_find(&mx.values, "system") >= 0;
     doc_heading(d, 3, "Allocator backends");
     doc_table(d, 1 + mx.ncols + (has_base ? 1 : 0));
     doc_cell(d, "Allocator");
@@ -669,7 +631,7 @@ static void table_executors(struct doc *d, const struct vox_results *r)
     for (i = 0; i < mx.ncols && hi < 0; i++)
         if (strcmp(mx.cols[i].metric, "hi_p50_us") == 0)
             hi = (long)i;
-    has_pool = hi >= 0 && strset_find(&mx.values, "pool") >= 0;
+    has_pool = hi >= 0 && vox__strset_find(&mx.values, "pool") >= 0;
     doc_heading(d, 3, "Executors");
     doc_table(d, 1 + mx.ncols + (has_pool ? 1 : 0));
     doc_cell(d, "Executor");
@@ -736,7 +698,7 @@ static int cmp_level(const void *a, const void *b)
 static void table_sessions(struct doc *d, const struct vox_results *r, const char *workload)
 {
     const struct vox_run **runs = NULL;
-    struct strset configs = {0};
+    struct vox__strset configs = {0};
     size_t i, k, n = 0;
     char a[64], b[64], c[64];
 
@@ -806,7 +768,7 @@ static void table_sessions(struct doc *d, const struct vox_results *r, const cha
              "the frame latency from its intended send time. Medians over repetitions.",
              LOAD_PARAM);
 out:
-    strset_free(&configs);
+    vox__strset_free(&configs);
     free(runs);
 }
 
@@ -814,7 +776,7 @@ out:
 
 static void table_workload(struct doc *d, const struct vox_results *r, const char *workload)
 {
-    struct strset metrics = {0}, stable = {0};
+    struct vox__strset metrics = {0}, stable = {0};
     const char *kind = "";
     size_t i, k, nstable_names;
     char buf[64], list[512];
@@ -837,7 +799,7 @@ static void table_workload(struct doc *d, const struct vox_results *r, const cha
     doc_cell(d, "Reps");
     for (k = 0; k < metrics.n; k++)
         doc_cell(d, "%s%s", metrics.v[k],
-                 strset_find(&stable, metrics.v[k]) >= 0 ? " (stable)" : "");
+                 vox__strset_find(&stable, metrics.v[k]) >= 0 ? " (stable)" : "");
     for (i = 0; i < r->nruns; i++) {
         const struct vox_run *run = &r->runs[i];
 
@@ -878,8 +840,8 @@ static void table_workload(struct doc *d, const struct vox_results *r, const cha
                  "Stable: %s (deterministic counts or same-run ratios; the CI gate compares "
                  "these).",
                  list);
-    strset_free(&metrics);
-    strset_free(&stable);
+    vox__strset_free(&metrics);
+    vox__strset_free(&stable);
 }
 
 /* ---- the page ------------------------------------------------------------------------------ */
@@ -937,7 +899,7 @@ static void machine_table(struct doc *d, const struct vox_results *r)
 
 static void file_section(struct doc *d, const struct vox_results *r, const char *label)
 {
-    struct strset workloads = {0};
+    struct vox__strset workloads = {0};
     size_t i;
 
     doc_heading(d, 2, "%s", label);
@@ -955,7 +917,7 @@ static void file_section(struct doc *d, const struct vox_results *r, const char 
         table_workload(d, r, workloads.v[i]);
     if (!workloads.n)
         doc_para(d, "No runs.");
-    strset_free(&workloads);
+    vox__strset_free(&workloads);
 }
 
 /* ---- rendering ----------------------------------------------------------------------------- */
