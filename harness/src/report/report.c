@@ -561,35 +561,42 @@ out:
     matrix_free(&mx);
 }
 
-/* Rows = allocator backends, one column per alloc workload, and the geometric-mean ratio. */
-static void table_allocators(struct doc *d, const struct vox_results *r)
+/*
+ * Rows = the values of one axis of micro workloads (allocators, frame-handling approaches), one
+ * column per workload (and other params) with its headline metric, and a last column with the
+ * geometric mean of each row's speed-up over `base` (NULL: the first value seen).
+ */
+static void table_axis(struct doc *d, const struct vox_results *r, const char *axis,
+                       const char *title, const char *row_header, const char *base)
 {
     struct backend_matrix mx = {0};
     bool has_base;
     size_t i, k;
     char buf[64];
 
-    matrix_build(d, r, "alloc", NULL, 0, &mx);
+    matrix_build(d, r, axis, NULL, 0, &mx);
     if (!mx.ncols || !mx.values.n)
         goto out;
-    has_base = vox__strset_find(&mx.values, "system") >= 0;
-    doc_heading(d, 3, "Allocator backends");
+    if (!base)
+        base = mx.values.v[0];
+    has_base = vox__strset_find(&mx.values, base) >= 0;
+    doc_heading(d, 3, "%s", title);
     doc_table(d, 1 + mx.ncols + (has_base ? 1 : 0));
-    doc_cell(d, "Allocator");
+    doc_cell(d, "%s", row_header);
     for (i = 0; i < mx.ncols; i++)
         doc_cell(d, "%s: %s", mx.cols[i].label, metric_title(mx.cols[i].metric));
     if (has_base)
-        doc_cell(d, mx.ncols > 1 ? "vs system (geometric mean)" : "vs system");
+        doc_cell(d, mx.ncols > 1 ? "vs %s (geometric mean)" : "vs %s", base);
     for (k = 0; k < mx.values.n; k++) {
-        const char *alloc = mx.values.v[k];
+        const char *value = mx.values.v[k];
         double logsum = 0;
         size_t n = 0;
 
-        doc_cell(d, "%s", alloc);
+        doc_cell(d, "%s", value);
         for (i = 0; i < mx.ncols; i++) {
             const struct column *c = &mx.cols[i];
-            double v = median_of(find_cell(r, c->workload, "alloc", alloc, c->rest), c->metric);
-            double s = median_of(find_cell(r, c->workload, "alloc", "system", c->rest), c->metric);
+            double v = median_of(find_cell(r, c->workload, axis, value, c->rest), c->metric);
+            double s = median_of(find_cell(r, c->workload, axis, base, c->rest), c->metric);
 
             doc_cell(d, "%s", fmt_value(buf, sizeof(buf), v, c->unit));
             if (v > 0 && s > 0) {
@@ -599,7 +606,7 @@ static void table_allocators(struct doc *d, const struct vox_results *r)
         }
         if (!has_base)
             continue;
-        if (strcmp(alloc, "system") == 0)
+        if (strcmp(value, base) == 0)
             doc_cell(d, "baseline");
         else
             doc_cell(
@@ -608,8 +615,10 @@ static void table_allocators(struct doc *d, const struct vox_results *r)
                   : NONE);
     }
     if (has_base && mx.ncols > 1)
-        doc_para(d, "The last column is the geometric mean over the columns of each backend's "
-                    "speed-up against system (time: system / backend; rate: backend / system).");
+        doc_para(d,
+                 "The last column is the geometric mean over the columns of each row's "
+                 "speed-up against %s (time: %s / row; rate: row / %s).",
+                 base, base, base);
 out:
     matrix_free(&mx);
 }
@@ -674,7 +683,7 @@ static void table_executors(struct doc *d, const struct vox_results *r)
             else if (!isfinite(pct) || !(p > 0))
                 doc_cell(d, NONE);
             else
-                doc_cell(d, "%.0f%% %s", fabs(pct), pct <= 0 ? "lower" : "higher");
+                doc_cell(d, "%.1f%% %s", fabs(pct), pct <= 0 ? "lower" : "higher");
         }
     }
     if (has_pool)
@@ -905,8 +914,11 @@ static void file_section(struct doc *d, const struct vox_results *r, const char 
     doc_heading(d, 2, "%s", label);
     machine_table(d, r);
     table_pools(d, r);
-    table_allocators(d, r);
+    table_axis(d, r, "alloc", "Allocator backends", "Allocator", "system");
     table_executors(d, r);
+    /* The Rust media core's small/large frame table: micro workloads (one per frame shape)
+     * whose runs carry an `approach` param (traditional copy, zero-copy, pooled). */
+    table_axis(d, r, "approach", "Frame handling by approach", "Approach", NULL);
     for (i = 0; i < r->nruns; i++)
         strset_add(d, &workloads, r->runs[i].workload);
     for (i = 0; i < workloads.n; i++)
