@@ -36,4 +36,7 @@ long vox__strset_find(const struct vox__strset *s, const char *str);
 /* Adds a copy of `str` unless present. 0 or VOX_ENOMEM. */
 int vox__strset_add(struct vox__strset *s, const char *str);
 
+/* The run's config_id without `key` (e.g. the series a load level sweeps over), into dst. */
+void vox__report_config_without(const struct vox_run *run, const char *key, char *dst, size_t cap);
+
 #endif /* VOX_REPORT_INTERNAL_H */

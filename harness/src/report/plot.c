@@ -184,25 +184,6 @@ static void series_title(const struct plot_ctx *c, size_t file, const char *what
              what && what[0] ? what : "(default config)");
 }
 
-/* config_id without one key: the series a load level sweeps over. */
-static void config_without(const struct vox_run *run, const char *key, char *dst, size_t cap)
-{
-    size_t i, used = 0;
-
-    dst[0] = '\0';
-    for (i = 0; i < run->nparams; i++) {
-        int n;
-
-        if (strcmp(run->params[i].key, key) == 0)
-            continue;
-        n = snprintf(dst + used, cap - used, "%s%s=%s", used ? " " : "", run->params[i].key,
-                     run->params[i].value);
-        if (n < 0 || (size_t)n >= cap - used)
-            break;
-        used += (size_t)n;
-    }
-}
-
 /* ---- scripts ------------------------------------------------------------------------------- */
 
 /* Twelve colours that stay apart on white, then the same dashed: a matrix of 4 allocators x 3
@@ -657,7 +638,7 @@ static int plot_latency(struct plot_ctx *c, const char *workload)
                 if (!runs_of(run, workload) || !run->npercentiles ||
                     strcmp(lv ? lv : "", levels.v[l]) != 0)
                     continue;
-                config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
+                vox__report_config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
                 series_title(c, f, cfg, sv[ns].title, sizeof(sv[ns].title));
                 for (k = 0; k < run->npercentiles; k++) {
                     double p = run->percentiles[k].pct;
@@ -727,7 +708,7 @@ static void join(char *dst, size_t cap, const char *part)
 /* A bar chart's cluster: the config without its load level, which becomes a series. */
 static void bar_row(const struct vox_run *run, char *dst, size_t cap)
 {
-    config_without(run, LOAD_PARAM, dst, cap);
+    vox__report_config_without(run, LOAD_PARAM, dst, cap);
     if (!dst[0])
         snprintf(dst, cap, "(default config)");
 }
@@ -829,7 +810,7 @@ static int plot_memory(struct plot_ctx *c, const char *workload)
             if (!runs_of(run, workload) || !vox_run_param(run, LOAD_PARAM) ||
                 !vox_run_find_metric(run, "rss_peak_bytes"))
                 continue;
-            config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
+            vox__report_config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
             series_title(c, f, cfg, key, sizeof(key));
             if ((rc = vox__strset_add(&keys, key)))
                 goto out;
@@ -851,7 +832,7 @@ static int plot_memory(struct plot_ctx *c, const char *workload)
 
             if (!runs_of(run, workload) || !lv || !m || !m->n)
                 continue;
-            config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
+            vox__report_config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
             series_title(c, f, cfg, key, sizeof(key));
             s = vox__strset_find(&keys, key);
             snprintf(sv[s].title, sizeof(sv[s].title), "%s", key);

@@ -280,25 +280,6 @@ static bool is_ratio_run(const struct vox_run *run)
     return false;
 }
 
-/* config_id without one key. */
-static void config_without(const struct vox_run *run, const char *key, char *dst, size_t cap)
-{
-    size_t i, used = 0;
-
-    dst[0] = '\0';
-    for (i = 0; i < run->nparams; i++) {
-        int n;
-
-        if (strcmp(run->params[i].key, key) == 0)
-            continue;
-        n = snprintf(dst + used, cap - used, "%s%s=%s", used ? " " : "", run->params[i].key,
-                     run->params[i].value);
-        if (n < 0 || (size_t)n >= cap - used)
-            break;
-        used += (size_t)n;
-    }
-}
-
 /*
  * The params other than `axis` whose value differs between the workload's runs: the ones a
  * row label must show (threads=2), unlike those every run shares (instructions=true).
@@ -418,7 +399,7 @@ static const struct vox_run *find_cell(const struct vox_results *r, const char *
         if (strcmp(run->workload, workload) != 0 || !v || strcmp(v, value) != 0 ||
             is_ratio_run(run))
             continue;
-        config_without(run, axis, other, sizeof(other));
+        vox__report_config_without(run, axis, other, sizeof(other));
         if (strcmp(other, rest) == 0)
             return run;
     }
@@ -465,7 +446,7 @@ static void matrix_build(struct doc *d, const struct vox_results *r, const char 
         if (!v || strcmp(run->kind, "micro") != 0 || is_ratio_run(run))
             continue;
         strset_add(d, &mx->values, v);
-        config_without(run, axis, rest, sizeof(rest));
+        vox__report_config_without(run, axis, rest, sizeof(rest));
         for (k = 0; k < (wanted ? nwanted : 1); k++) {
             const char *metric = wanted ? wanted[k] : headline_metric(r, run->workload);
             const struct vox_metric *m = metric ? any_metric(r, run->workload, metric) : NULL;
@@ -722,7 +703,7 @@ static void table_sessions(struct doc *d, const struct vox_results *r, const cha
         char cfg[256];
 
         if (strcmp(run->workload, workload) == 0 && vox_run_param(run, LOAD_PARAM)) {
-            config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
+            vox__report_config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
             strset_add(d, &configs, cfg);
         }
     }
@@ -735,7 +716,7 @@ static void table_sessions(struct doc *d, const struct vox_results *r, const cha
 
             if (strcmp(run->workload, workload) != 0 || !vox_run_param(run, LOAD_PARAM))
                 continue;
-            config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
+            vox__report_config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
             if (strcmp(cfg, configs.v[k]) == 0)
                 runs[n++] = run;
         }
@@ -756,7 +737,7 @@ static void table_sessions(struct doc *d, const struct vox_results *r, const cha
         double rss = median_of(run, "rss_peak_bytes"), cpu = median_of(run, "cpu_percent");
         char cfg[256];
 
-        config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
+        vox__report_config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
         doc_cell(d, "%s", cfg[0] ? cfg : "(default)");
         doc_cell(d, "%s", vox_run_param(run, LOAD_PARAM));
         if (isfinite(rss))

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* A set of distinct strings in insertion order, shared by the report's tables and plots. */
+/* Helpers shared by the report's tables and plots: a string set, config ids less one key. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,4 +46,22 @@ int vox__strset_add(struct vox__strset *s, const char *str)
         return VOX_ENOMEM;
     s->v[s->n++] = copy;
     return 0;
+}
+
+void vox__report_config_without(const struct vox_run *run, const char *key, char *dst, size_t cap)
+{
+    size_t i, used = 0;
+
+    dst[0] = '\0';
+    for (i = 0; i < run->nparams; i++) {
+        int n;
+
+        if (strcmp(run->params[i].key, key) == 0)
+            continue;
+        n = snprintf(dst + used, cap - used, "%s%s=%s", used ? " " : "", run->params[i].key,
+                     run->params[i].value);
+        if (n < 0 || (size_t)n >= cap - used)
+            break;
+        used += (size_t)n;
+    }
 }
