@@ -129,7 +129,8 @@ int main(int argc, char **argv)
     argc = j;
     argv[argc] = NULL;
 
-    if (vox_micro_alloc_register(&opts) || vox_micro_exec_register(&opts))
+    if (vox_micro_alloc_register(&opts) || vox_micro_exec_register(&opts) ||
+        vox_micro_media_register(&opts))
         goto out;
     if (vox_gb_run(&argc, argv, &res) < 0) {
         usage(stderr);
@@ -158,6 +159,7 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     vox_gb_results_free(&res);
+    vox_micro_media_cleanup();
     vox_micro_exec_cleanup();
     vox_micro_alloc_cleanup();
     return rc;

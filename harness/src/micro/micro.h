@@ -38,6 +38,11 @@ void vox_micro_exec_tables(FILE *out, const struct vox_micro_opts *opts,
                            const struct vox_gb_results *res);
 void vox_micro_exec_cleanup(void);
 
+/* Media: frame approaches, frame pool vs fresh, Opus per 20 ms frame (frames come from the
+ * first allocator in opts->allocs). */
+int vox_micro_media_register(const struct vox_micro_opts *opts);
+void vox_micro_media_cleanup(void);
+
 /* Applies the shared timing options (quick, fixed iterations) to a registered benchmark. */
 struct vox_gb_bench *vox_micro_timing(struct vox_gb_bench *b, const struct vox_micro_opts *opts);
 
