@@ -73,8 +73,7 @@ static void round_trip(uint32_t rate)
 
         assert_true(n > 0);
         assert_true(n < 200); /* 24 kb/s over 20 ms is 60 bytes; VBR stays near */
-        assert_int_equal(vox_opus_decode(dec, pkt, (size_t)n, out + f * frame, frame),
-                         (int)frame);
+        assert_int_equal(vox_opus_decode(dec, pkt, (size_t)n, out + f * frame, frame), (int)frame);
     }
     /* Skip the first 5 frames (encoder start-up); allow up to 10 ms of codec delay. */
     corr = best_correlation(in + 5 * frame, out + 5 * frame, total - 5 * frame, frame / 2);

@@ -65,10 +65,9 @@ static void bm_frame(struct vox_gb_state *st, void *v)
             else
                 rc = (vox_frame_clone(src, &in), 0);
             if (rc == 0)
-                rc = c->approach == POOLED
-                         ? vox_frame_pool_get(c->pool, &out)
-                         : vox_frame_alloc(c->alloc, src->rate_hz, src->channels, src->samples,
-                                           &out);
+                rc = c->approach == POOLED ? vox_frame_pool_get(c->pool, &out)
+                                           : vox_frame_alloc(c->alloc, src->rate_hz, src->channels,
+                                                             src->samples, &out);
             if (rc) {
                 vox_gb_skip_with_error(st, "frame allocation failed");
                 return;
@@ -210,8 +209,8 @@ int vox_micro_media_register(const struct vox_micro_opts *opts)
 
             c->alloc = media_alloc;
             c->approach = (enum approach)a;
-            if (vox_frame_alloc(media_alloc, shapes[s].rate, shapes[s].channels,
-                                shapes[s].samples, &c->source) != 0 ||
+            if (vox_frame_alloc(media_alloc, shapes[s].rate, shapes[s].channels, shapes[s].samples,
+                                &c->source) != 0 ||
                 vox_frame_pool_create(&pc, &c->pool, &diag) != 0) {
                 fprintf(stderr, "voxbench-micro: frames: %s\n",
                         diag.text[0] ? diag.text : "out of memory");

@@ -29,9 +29,9 @@ struct vox_frame_pool;
 
 struct vox_frame {
     struct vox_frame_storage *st;
-    int16_t *data;      /* first sample of this frame (or view), interleaved */
-    uint32_t samples;   /* samples per channel */
-    uint16_t channels;  /* 1 or 2 (any value >= 1 is accepted) */
+    int16_t *data;     /* first sample of this frame (or view), interleaved */
+    uint32_t samples;  /* samples per channel */
+    uint16_t channels; /* 1 or 2 (any value >= 1 is accepted) */
     uint32_t rate_hz;
     uint64_t timestamp; /* in samples at rate_hz, RTP style; views advance it */
 };
@@ -47,8 +47,8 @@ static inline size_t vox_frame_values(const struct vox_frame *f)
  * fills *out (samples not initialised). Returns 0, VOX_EINVAL (zero size or rate), VOX_ENOMEM.
  * Thread-safe.
  */
-int vox_frame_alloc(struct vox_allocator *a, uint32_t rate_hz, uint16_t channels,
-                    uint32_t samples, struct vox_frame *out);
+int vox_frame_alloc(struct vox_allocator *a, uint32_t rate_hz, uint16_t channels, uint32_t samples,
+                    struct vox_frame *out);
 
 /* Another reference to the same storage and range (zero-copy). Never fails. */
 void vox_frame_clone(const struct vox_frame *f, struct vox_frame *out);
@@ -77,11 +77,11 @@ int vox_frame_make_writable(struct vox_allocator *a, struct vox_frame *f);
 
 /* Pool shape and limits; the defaults follow the Rust media core's PoolConfig. */
 struct vox_frame_pool_config {
-    uint32_t rate_hz;           /* default 8000 */
-    uint16_t channels;          /* default 1 */
-    uint32_t samples;           /* per channel, default 160 (20 ms at 8 kHz) */
-    uint32_t initial;           /* frames allocated at create, default 16 */
-    uint32_t max;               /* frames the pool keeps, default 64 (>= initial) */
+    uint32_t rate_hz;            /* default 8000 */
+    uint16_t channels;           /* default 1 */
+    uint32_t samples;            /* per channel, default 160 (20 ms at 8 kHz) */
+    uint32_t initial;            /* frames allocated at create, default 16 */
+    uint32_t max;                /* frames the pool keeps, default 64 (>= initial) */
     struct vox_allocator *alloc; /* storage comes from here; NULL: default allocator */
 };
 

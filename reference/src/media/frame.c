@@ -183,8 +183,8 @@ static void storage_last_ref(struct vox_frame_storage *st)
 
 /* ---- frames -------------------------------------------------------------------------------- */
 
-int vox_frame_alloc(struct vox_allocator *a, uint32_t rate_hz, uint16_t channels,
-                    uint32_t samples, struct vox_frame *out)
+int vox_frame_alloc(struct vox_allocator *a, uint32_t rate_hz, uint16_t channels, uint32_t samples,
+                    struct vox_frame *out)
 {
     struct vox_frame_storage *st;
 
@@ -196,8 +196,8 @@ int vox_frame_alloc(struct vox_allocator *a, uint32_t rate_hz, uint16_t channels
     st = a ? storage_new(a, (size_t)samples * channels) : NULL;
     if (!st)
         return VOX_ENOMEM;
-    *out = (struct vox_frame){.st = st, .data = st->data, .samples = samples,
-                              .channels = channels, .rate_hz = rate_hz};
+    *out = (struct vox_frame){
+        .st = st, .data = st->data, .samples = samples, .channels = channels, .rate_hz = rate_hz};
     return 0;
 }
 
@@ -208,8 +208,7 @@ void vox_frame_clone(const struct vox_frame *f, struct vox_frame *out)
     *out = *f;
 }
 
-int vox_frame_view(const struct vox_frame *f, uint32_t first, uint32_t count,
-                   struct vox_frame *out)
+int vox_frame_view(const struct vox_frame *f, uint32_t first, uint32_t count, struct vox_frame *out)
 {
     if (!f->st || first > f->samples || count > f->samples - first || !count)
         return VOX_ERANGE;
@@ -269,8 +268,8 @@ int vox_frame_make_writable(struct vox_allocator *a, struct vox_frame *f)
 int vox_frame_pool_create(const struct vox_frame_pool_config *cfg, struct vox_frame_pool **out,
                           struct vox_diag *diag)
 {
-    struct vox_frame_pool_config c = {.rate_hz = 8000, .channels = 1, .samples = 160,
-                                      .initial = 16, .max = 64};
+    struct vox_frame_pool_config c = {
+        .rate_hz = 8000, .channels = 1, .samples = 160, .initial = 16, .max = 64};
     struct vox_frame_pool *p = NULL;
     struct pool_shared *sh = NULL;
     size_t cap = 1, i;
@@ -366,8 +365,11 @@ int vox_frame_pool_get(struct vox_frame_pool *p, struct vox_frame *out)
         atomic_store_explicit(&st->refs, 1, memory_order_relaxed);
     }
     atomic_fetch_add_explicit(&sh->gets, 1, memory_order_relaxed);
-    *out = (struct vox_frame){.st = st, .data = st->data, .samples = sh->samples,
-                              .channels = sh->channels, .rate_hz = sh->rate_hz};
+    *out = (struct vox_frame){.st = st,
+                              .data = st->data,
+                              .samples = sh->samples,
+                              .channels = sh->channels,
+                              .rate_hz = sh->rate_hz};
     return 0;
 }
 
