@@ -250,6 +250,42 @@ static void run_rejects_bad_suites_before_running(void **st)
     assert_true(log_contains("nothing to run"));
 }
 
+/* A micro workload's axes: the first names the benchmark run, later ones only pick backends. */
+static void run_checks_micro_axes(void **st)
+{
+    char path[160];
+    const char *args[] = {"run", path, "--quick", "--out", NULL, NULL};
+    char out[200];
+    FILE *f;
+
+    (void)st;
+    snprintf(path, sizeof(path), "%s/axes.yaml", tmpdir);
+    snprintf(out, sizeof(out), "%s/axes.json", tmpdir);
+    args[4] = out;
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("name: axes\nrepetitions: 1\nmatrix:\n  alloc: [system, pool]\nworkloads:\n"
+          "  - id: churn\n    kind: micro\n    benchmark: frame/churn1000\n"
+          "    axes: [source, law]\n    matrix:\n      source: [pooled]\n      law: [ulaw]\n",
+          f);
+    assert_int_equal(fclose(f), 0);
+    expect_exit(args, 1);
+    assert_true(log_contains("axis 'law' after the first must be 'alloc' or 'exec'"));
+
+    /* [source, alloc]: frame/churn1000/pooled once per allocator */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("name: axes\nrepetitions: 1\nmatrix:\n  alloc: [system, pool]\nworkloads:\n"
+          "  - id: churn\n    kind: micro\n    benchmark: frame/churn1000\n"
+          "    axes: [source, alloc]\n    matrix:\n      source: [pooled]\n",
+          f);
+    assert_int_equal(fclose(f), 0);
+    expect_exit(args, 0);
+    assert_true(log_contains("churn alloc=system source=pooled"));
+    assert_true(log_contains("churn alloc=pool source=pooled"));
+    assert_true(log_contains("2 runs"));
+}
+
 static int setup(void **st)
 {
     (void)st;
@@ -266,6 +302,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(compare_flags_planted_regression_not_noise),
         cmocka_unit_test(compare_rejects_bad_input),
         cmocka_unit_test(run_rejects_bad_suites_before_running),
+        cmocka_unit_test(run_checks_micro_axes),
         cmocka_unit_test(run_compare_report_end_to_end),
     };
     int rc;

@@ -574,11 +574,38 @@ static void test_approaches(void **state)
         assert_int_equal(vox_run_set_param(run, "approach", cells[i].approach), 0);
         metric3(run, "real_ns", "ns", VOX_DIR_LOWER, false, cells[i].ns);
     }
+    /* The pipeline and G.711 variants on two allocators: their own tables, and no column in
+     * the allocator table (only alloc-pair is an allocator benchmark). */
+    for (i = 0; i < 4; i++) {
+        struct vox_run *run = add_run(&r, "pipeline", "micro");
+
+        assert_int_equal(vox_run_set_param(run, "handover", i % 2 ? "zerocopy" : "copy"), 0);
+        assert_int_equal(vox_run_set_param(run, "alloc", i < 2 ? "system" : "pool"), 0);
+        metric3(run, "real_ns", "ns", VOX_DIR_LOWER, false, i % 2 ? 1000 : 3000);
+        run = add_run(&r, "alloc-pair", "micro");
+        assert_int_equal(vox_run_set_param(run, "alloc", i < 2 ? "system" : "pool"), 0);
+        metric3(run, "real_ns", "ns", VOX_DIR_LOWER, false, i < 2 ? 20 : 10);
+        if (i < 2) {
+            run = add_run(&r, "g711-decode", "micro");
+            assert_int_equal(vox_run_set_param(run, "law", i ? "alaw" : "ulaw"), 0);
+            metric3(run, "real_ns", "ns", VOX_DIR_LOWER, false, 2000);
+            metric3(run, "items_per_second", "1/s", VOX_DIR_HIGHER, false, i ? 3e9 : 4e9);
+        }
+    }
     out_dir(fx, "approaches", dir, sizeof(dir));
     opts.out_dir = dir;
     assert_int_equal(vox_report_write(files, 1, &opts, &diag), 0);
     md = slurp(dir, "report.md", NULL);
     assert_non_null(md);
+    assert_contains(md, "| Allocator | alloc-pair: time per iteration | vs system |");
+    assert_contains(md, "| pool | 10.00 ns | 2.00x faster |");
+    assert_contains(md, "### 3-stage pipeline (decode, gain, mix), 500 frames");
+    assert_contains(md, "| Hand-over | pipeline, alloc=system: time per iteration | pipeline, "
+                        "alloc=pool: time per iteration | vs copy (geometric mean) |");
+    assert_contains(md, "| zerocopy | 1.000 µs | 1.000 µs | 3.00x faster |");
+    /* G.711: rates, and no baseline column (the laws are not alternatives to each other) */
+    assert_contains(md, "| Law | g711-decode: items/s |\n");
+    assert_contains(md, "| alaw | 3.000 G/s |\n");
     assert_contains(md, "### Frame handling by approach");
     assert_contains(md, "| Approach | frame-small: time per iteration | frame-large: time per "
                         "iteration | vs copy (geometric mean) |");

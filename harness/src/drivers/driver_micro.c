@@ -10,8 +10,10 @@
 #include "driver.h"
 
 /*
- * A micro workload names a benchmark family ("alloc/frames1000") and one axis ("alloc"); the
- * benchmark run is <family>/<axis value>, optionally narrowed by a `threads` param. Each
+ * A micro workload names a benchmark family ("alloc/frames1000") and an axis ("alloc"); the
+ * benchmark run is <family>/<axis value>, optionally narrowed by a `threads` param. Further
+ * axes may only be `alloc` and `exec`: the backends the run uses ("frame/small/pooled" on each
+ * allocator: axes [approach, alloc]). Each
  * repetition is a fresh voxbench-micro process, so repetitions are independent (pyperf's
  * process-level replication) and the process's peak RSS is the workload's own.
  *
@@ -31,13 +33,24 @@ static int micro_check(const struct vox_workload *w, struct vox_diag *diag)
         vox_diag_set(diag, "workload '%s' (micro) has no 'benchmark' family", w->id);
         return VOX_EINVAL;
     }
-    if (w->naxes != 1) {
+    size_t i;
+
+    if (w->naxes < 1) {
         vox_diag_set(diag,
-                     "workload '%s' (micro) needs exactly one entry in 'axes' (the "
-                     "backend its benchmark family is registered per)",
+                     "workload '%s' (micro) needs an entry in 'axes' (the value its "
+                     "benchmark family is registered per)",
                      w->id);
         return VOX_EINVAL;
     }
+    /* Further axes select the backends the benchmark runs on (--alloc, --exec). */
+    for (i = 1; i < w->naxes; i++)
+        if (strcmp(w->axes[i], "alloc") != 0 && strcmp(w->axes[i], "exec") != 0) {
+            vox_diag_set(diag,
+                         "workload '%s' (micro): axis '%s' after the first must be 'alloc' "
+                         "or 'exec' (the first, '%s', names the benchmark run)",
+                         w->id, w->axes[i], w->axes[0]);
+            return VOX_EINVAL;
+        }
     return 0;
 }
 

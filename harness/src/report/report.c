@@ -434,7 +434,8 @@ static void matrix_free(struct backend_matrix *m)
  * headline metric).
  */
 static void matrix_build(struct doc *d, const struct vox_results *r, const char *axis,
-                         const char *const *wanted, size_t nwanted, struct backend_matrix *mx)
+                         const char *const *wanted, size_t nwanted, const char *const *exclude,
+                         struct backend_matrix *mx)
 {
     size_t i, k, j;
 
@@ -442,8 +443,11 @@ static void matrix_build(struct doc *d, const struct vox_results *r, const char 
         const struct vox_run *run = &r->runs[i];
         const char *v = vox_run_param(run, axis);
         char rest[256], vary[256];
+        bool skip = false;
 
-        if (!v || strcmp(run->kind, "micro") != 0 || is_ratio_run(run))
+        for (k = 0; exclude && exclude[k] && !skip; k++)
+            skip = vox_run_param(run, exclude[k]) != NULL;
+        if (!v || skip || strcmp(run->kind, "micro") != 0 || is_ratio_run(run))
             continue;
         strset_add(d, &mx->values, v);
         vox__report_config_without(run, axis, rest, sizeof(rest));
@@ -511,7 +515,7 @@ static void table_pools(struct doc *d, const struct vox_results *r)
     size_t i, rows = 0;
     char a[64], b[64], x[64];
 
-    matrix_build(d, r, "alloc", NULL, 0, &mx);
+    matrix_build(d, r, "alloc", NULL, 0, NULL, &mx);
     if (vox__strset_find(&mx.values, "system") < 0 || vox__strset_find(&mx.values, "pool") < 0)
         goto out;
     doc_heading(d, 3, "Without and with pools");
@@ -543,24 +547,34 @@ out:
 }
 
 /*
+ * The params that name a micro benchmark's variant (its first axis in the suite). A backend
+ * table skips runs that have one: "frame-small, approach=pooled" belongs in the approach table,
+ * not as a column of the allocator table.
+ */
+static const char *const variant_axes[] = {"approach", "handover", "source", "law", "level", NULL};
+
+/*
  * Rows = the values of one axis of micro workloads (allocators, frame-handling approaches), one
  * column per workload (and other params) with its headline metric, and a last column with the
- * geometric mean of each row's speed-up over `base` (NULL: the first value seen).
+ * geometric mean of each row's speed-up over `base` (NULL: the first value seen; "": none, the
+ * rows are not alternatives). `exclude`: runs with any of these params are left out. `metric`:
+ * the metric of every column (NULL: each workload's headline metric).
  */
 static void table_axis(struct doc *d, const struct vox_results *r, const char *axis,
-                       const char *title, const char *row_header, const char *base)
+                       const char *title, const char *row_header, const char *base,
+                       const char *const *exclude, const char *metric)
 {
     struct backend_matrix mx = {0};
     bool has_base;
     size_t i, k;
     char buf[64];
 
-    matrix_build(d, r, axis, NULL, 0, &mx);
+    matrix_build(d, r, axis, metric ? &metric : NULL, metric ? 1 : 0, exclude, &mx);
     if (!mx.ncols || !mx.values.n)
         goto out;
     if (!base)
         base = mx.values.v[0];
-    has_base = vox__strset_find(&mx.values, base) >= 0;
+    has_base = *base && vox__strset_find(&mx.values, base) >= 0;
     doc_heading(d, 3, "%s", title);
     doc_table(d, 1 + mx.ncols + (has_base ? 1 : 0));
     doc_cell(d, "%s", row_header);
@@ -615,7 +629,7 @@ static void table_executors(struct doc *d, const struct vox_results *r)
     size_t i, k, j;
     char buf[64];
 
-    matrix_build(d, r, "exec", wanted, sizeof(wanted) / sizeof(wanted[0]), &mx);
+    matrix_build(d, r, "exec", wanted, sizeof(wanted) / sizeof(wanted[0]), NULL, &mx);
     if (!mx.ncols || !mx.values.n)
         goto out;
     for (i = 0; i < mx.ncols && hi < 0; i++)
@@ -895,11 +909,19 @@ static void file_section(struct doc *d, const struct vox_results *r, const char 
     doc_heading(d, 2, "%s", label);
     machine_table(d, r);
     table_pools(d, r);
-    table_axis(d, r, "alloc", "Allocator backends", "Allocator", "system");
+    table_axis(d, r, "alloc", "Allocator backends", "Allocator", "system", variant_axes, NULL);
     table_executors(d, r);
-    /* The Rust media core's small/large frame table: micro workloads (one per frame shape)
-     * whose runs carry an `approach` param (traditional copy, zero-copy, pooled). */
-    table_axis(d, r, "approach", "Frame handling by approach", "Approach", NULL);
+    /* The Rust media core's tables: small/large frames by approach (traditional copy,
+     * zero-copy, pooled), 1000 frames fresh vs pooled, the 3-stage pipeline copy vs zero-copy;
+     * then the kernels: SIMD levels against scalar, G.711 per law. */
+    table_axis(d, r, "approach", "Frame handling by approach", "Approach", NULL, NULL, NULL);
+    table_axis(d, r, "source", "Pool vs fresh allocation, 1000 frames", "Frame source", "fresh",
+               NULL, NULL);
+    table_axis(d, r, "handover", "3-stage pipeline (decode, gain, mix), 500 frames", "Hand-over",
+               "copy", NULL, NULL);
+    table_axis(d, r, "level", "SIMD kernels by instruction set", "Level", "scalar", NULL,
+               "items_per_second");
+    table_axis(d, r, "law", "G.711, samples per second", "Law", "", NULL, "items_per_second");
     for (i = 0; i < r->nruns; i++)
         strset_add(d, &workloads, r->runs[i].workload);
     for (i = 0; i < workloads.n; i++)
