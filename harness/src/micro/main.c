@@ -130,7 +130,7 @@ int main(int argc, char **argv)
     argv[argc] = NULL;
 
     if (vox_micro_alloc_register(&opts) || vox_micro_exec_register(&opts) ||
-        vox_micro_media_register(&opts))
+        vox_micro_media_register(&opts) || vox_micro_simd_register(&opts))
         goto out;
     if (vox_gb_run(&argc, argv, &res) < 0) {
         usage(stderr);
@@ -160,6 +160,7 @@ int main(int argc, char **argv)
 out:
     vox_gb_results_free(&res);
     vox_micro_media_cleanup();
+    vox_micro_simd_cleanup();
     vox_micro_exec_cleanup();
     vox_micro_alloc_cleanup();
     return rc;

@@ -43,6 +43,10 @@ void vox_micro_exec_cleanup(void);
 int vox_micro_media_register(const struct vox_micro_opts *opts);
 void vox_micro_media_cleanup(void);
 
+/* SIMD kernels: "simd/<kernel>/<level>/<samples>" for every level this CPU runs (samples/s). */
+int vox_micro_simd_register(const struct vox_micro_opts *opts);
+void vox_micro_simd_cleanup(void);
+
 /* Applies the shared timing options (quick, fixed iterations) to a registered benchmark. */
 struct vox_gb_bench *vox_micro_timing(struct vox_gb_bench *b, const struct vox_micro_opts *opts);
 
