@@ -284,6 +284,21 @@ static void run_checks_micro_axes(void **st)
     assert_true(log_contains("churn alloc=system source=pooled"));
     assert_true(log_contains("churn alloc=pool source=pooled"));
     assert_true(log_contains("2 runs"));
+
+    /* simd/mix/scalar is registered for 160 and 4096 samples: `arg` picks one, and without
+     * it the run fails saying why (the results file records the failure) */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("name: axes\nrepetitions: 1\nworkloads:\n"
+          "  - id: mix\n    kind: micro\n    benchmark: simd/mix\n"
+          "    axes: [level]\n    matrix:\n      level: [scalar]\n    params:\n      arg: 160\n"
+          "  - id: mix-both\n    kind: micro\n    benchmark: simd/mix\n"
+          "    axes: [level]\n    matrix:\n      level: [scalar]\n",
+          f);
+    assert_int_equal(fclose(f), 0);
+    run_voxbench(args);
+    assert_true(log_contains("mix arg=160 level=scalar rep 1/1: ok"));
+    assert_true(log_contains("matched 2 runs of simd/mix"));
 }
 
 static int setup(void **st)

@@ -19,6 +19,7 @@
  *
  * Params the driver understands:
  *   threads=N         pick the /threads:N variant;
+ *   arg=N             pick the run registered with argument N (simd/gain/avx2/4096);
  *   instructions=true also count instructions per iteration under callgrind (deterministic:
  *                     measured once, at the first repetition, and marked stable for the gate);
  *   ratio_base=NAME   also run the axis value NAME in the same process and record
@@ -66,6 +67,7 @@ static void build_argv(const struct vox_driver_env *env, const struct vox_worklo
     const char *axis = w->axes[0];
     const char *value = vox_run_param(run, axis);
     const char *threads = vox_run_param(run, "threads");
+    const char *arg = vox_run_param(run, "arg");
     const char *alloc = vox_run_param(run, "alloc");
     const char *exec = vox_run_param(run, "exec");
     size_t n = 0;
@@ -77,9 +79,9 @@ static void build_argv(const struct vox_driver_env *env, const struct vox_worklo
              base && strcmp(axis, "alloc") == 0 ? "," : "", alloc ? alloc : "system");
     snprintf(a->exec, sizeof(a->exec), "%s%s%s", base && strcmp(axis, "exec") == 0 ? base : "",
              base && strcmp(axis, "exec") == 0 ? "," : "", exec ? exec : "pool");
-    snprintf(a->filter, sizeof(a->filter), "--benchmark_filter=^%s/(%s%s%s)(/.*)?%s%s%s",
-             w->benchmark, base ? base : "", base ? "|" : "", value ? value : "",
-             threads ? "/threads:" : "", threads ? threads : "", threads ? "$" : "$");
+    snprintf(a->filter, sizeof(a->filter), "--benchmark_filter=^%s/(%s%s%s)%s%s(/.*)?%s%s$",
+             w->benchmark, base ? base : "", base ? "|" : "", value ? value : "", arg ? "/" : "",
+             arg ? arg : "", threads ? "/threads:" : "", threads ? threads : "");
     a->argv[n++] = a->bin;
     a->argv[n++] = "--alloc";
     a->argv[n++] = a->alloc;

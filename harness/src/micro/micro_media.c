@@ -9,6 +9,7 @@
 #include "vox/frame.h"
 #include "vox/g711.h"
 #include "vox/opus_codec.h"
+#include "vox/simd.h"
 
 /*
  * The Rust media core's frame table, with equal work in every arm (its "pooled" arm did no
@@ -38,16 +39,12 @@ struct frame_ctx {
 static struct frame_ctx fctx[2][3];
 static struct vox_allocator *media_alloc;
 
-/* A Q14 gain of 1.5 with saturation: the same arithmetic in every arm. */
+/* A gain of 1.5 (Q4.12) with saturation: the same kernel (vox_simd, best level) in every arm. */
+#define GAIN_Q12 6144
+
 static void gain(const int16_t *in, int16_t *out, size_t n)
 {
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        int32_t y = ((int32_t)in[i] * 24576 + 8192) >> 14;
-
-        out[i] = (int16_t)(y > 32767 ? 32767 : y < -32768 ? -32768 : y);
-    }
+    vox_simd_gain(in, out, n, GAIN_Q12);
 }
 
 static void bm_frame(struct vox_gb_state *st, void *v)
@@ -141,17 +138,6 @@ struct pipe_ctx {
 
 static struct pipe_ctx pctx[3];
 
-static void mix_into(int16_t *acc, const int16_t *b, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        int32_t y = (int32_t)acc[i] + b[i];
-
-        acc[i] = (int16_t)(y > 32767 ? 32767 : y < -32768 ? -32768 : y);
-    }
-}
-
 /* Hands `f` to the next stage: a deep copy (copy arm) or the reference itself. */
 static int hand_over(const struct pipe_ctx *c, struct vox_frame *f)
 {
@@ -191,7 +177,7 @@ static void bm_pipeline(struct vox_gb_state *st, void *v)
                 vox_gb_skip_with_error(st, "frame allocation failed");
                 return;
             }
-            mix_into(f.data, c->other.data, 160);
+            vox_simd_mix(f.data, c->other.data, f.data, 160);
             vox_gb_do_not_optimize(f.data);
             vox_frame_release(&f);
         }
