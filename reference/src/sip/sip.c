@@ -835,6 +835,29 @@ static int take_token(struct vox_str s, size_t *ip, struct vox_str *tok)
     return 0;
 }
 
+/* "/ token" with optional LWS around the slash (RFC 3261 §25.1 SLASH): Via's protocol
+ * parts and media types. Advances *i past the token; -1 when absent. */
+static int take_slash_token(struct vox_str s, size_t *i, struct vox_str *tok)
+{
+    *i = skip_lws(s, *i);
+    if (*i >= s.len || s.p[*i] != '/')
+        return -1;
+    *i = skip_lws(s, *i + 1);
+    return take_token(s, i, tok) < 0 ? -1 : 0;
+}
+
+/* What follows a value: nothing, or ";" and well-formed params (stored trimmed). */
+static int take_params_tail(struct vox_str s, size_t i, struct vox_str *params)
+{
+    i = skip_lws(s, i);
+    if (i >= s.len)
+        return 0;
+    if (s.p[i] != ';')
+        return -1;
+    *params = trim(mkstr(s.p + i + 1, s.len - i - 1));
+    return params_ok(*params);
+}
+
 int vox_sip_via_parse(struct vox_str value, struct vox_sip_via *v)
 {
     struct vox_str s = trim(value), rp;
@@ -842,34 +865,16 @@ int vox_sip_via_parse(struct vox_str value, struct vox_sip_via *v)
     unsigned long long n;
 
     memset(v, 0, sizeof(*v));
-    if (take_token(s, &i, &v->proto_name) < 0)
-        return VOX_EMALFORMED;
-    i = skip_lws(s, i);
-    if (i >= s.len || s.p[i] != '/')
-        return VOX_EMALFORMED;
-    i = skip_lws(s, i + 1);
-    if (take_token(s, &i, &v->proto_version) < 0)
-        return VOX_EMALFORMED;
-    i = skip_lws(s, i);
-    if (i >= s.len || s.p[i] != '/')
-        return VOX_EMALFORMED;
-    i = skip_lws(s, i + 1);
-    if (take_token(s, &i, &v->transport) < 0)
+    if (take_token(s, &i, &v->proto_name) < 0 || take_slash_token(s, &i, &v->proto_version) < 0 ||
+        take_slash_token(s, &i, &v->transport) < 0)
         return VOX_EMALFORMED;
     before = i;
     i = skip_lws(s, i);
     if (i == before)
         return VOX_EMALFORMED; /* LWS between transport and sent-by is mandatory */
-    if (parse_hostport(s, &i, 1, &v->host, &v->host_ipv6, &v->port) < 0)
+    if (parse_hostport(s, &i, 1, &v->host, &v->host_ipv6, &v->port) < 0 ||
+        take_params_tail(s, i, &v->params) < 0)
         return VOX_EMALFORMED;
-    i = skip_lws(s, i);
-    if (i < s.len) {
-        if (s.p[i] != ';')
-            return VOX_EMALFORMED;
-        v->params = trim(mkstr(s.p + i + 1, s.len - i - 1));
-        if (params_ok(v->params) < 0)
-            return VOX_EMALFORMED;
-    }
     vox_sip_param_get(v->params, "branch", &v->branch);
     vox_sip_param_get(v->params, "received", &v->received);
     if (vox_sip_param_get(v->params, "rport", &rp)) {
@@ -911,22 +916,9 @@ int vox_sip_media_type_parse(struct vox_str value, struct vox_sip_media_type *ou
     size_t i = 0;
 
     memset(out, 0, sizeof(*out));
-    if (take_token(s, &i, &out->type) < 0)
+    if (take_token(s, &i, &out->type) < 0 || take_slash_token(s, &i, &out->subtype) < 0 ||
+        take_params_tail(s, i, &out->params) < 0)
         return VOX_EMALFORMED;
-    i = skip_lws(s, i);
-    if (i >= s.len || s.p[i] != '/')
-        return VOX_EMALFORMED;
-    i = skip_lws(s, i + 1);
-    if (take_token(s, &i, &out->subtype) < 0)
-        return VOX_EMALFORMED;
-    i = skip_lws(s, i);
-    if (i < s.len) {
-        if (s.p[i] != ';')
-            return VOX_EMALFORMED;
-        out->params = trim(mkstr(s.p + i + 1, s.len - i - 1));
-        if (params_ok(out->params) < 0)
-            return VOX_EMALFORMED;
-    }
     return 0;
 }
 
