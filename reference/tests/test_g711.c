@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "test_util.h"
 #include "vox/core.h"
 #include "vox/g711.h"
 
@@ -57,29 +58,6 @@ static int have_sox(void)
     if (cached < 0)
         cached = run(argv) == 0;
     return cached;
-}
-
-static void write_file(const char *path, const void *buf, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-
-    assert_non_null(f);
-    assert_int_equal(fwrite(buf, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
-/* Reads exactly `len` bytes of `path` into buf; fails the test on any other size. */
-static void read_file(const char *path, void *buf, size_t len)
-{
-    FILE *f = fopen(path, "rb");
-    size_t got;
-
-    assert_non_null(f);
-    got = fread(buf, 1, len, f);
-    assert_int_equal(fgetc(f), EOF);
-    fclose(f);
-    if (got != len)
-        fail_msg("%s: %zu bytes, expected %zu", path, got, len);
 }
 
 static void put_le16(unsigned char *p, int16_t v)
@@ -194,9 +172,9 @@ static void all_inputs_vs_sox(enum law law)
     }
     snprintf(in_path, sizeof(in_path), "%s/all.raw", tmpdir);
     snprintf(out_path, sizeof(out_path), "%s/all.%s", tmpdir, law == ULAW ? "ul" : "al");
-    write_file(in_path, raw, 65536 * 2);
+    vox_test_write_file(in_path, raw, 65536 * 2);
     assert_int_equal(run(argv), 0);
-    read_file(out_path, theirs, 65536);
+    assert_int_equal(vox_test_read_file(out_path, theirs, 65536), 65536);
     if (law == ULAW)
         vox_g711_ulaw_encode(pcm, ours, 65536);
     else
@@ -242,9 +220,9 @@ static void all_codes_vs_sox(enum law law)
         codes[i] = (uint8_t)i;
     snprintf(in_path, sizeof(in_path), "%s/codes.%s", tmpdir, law == ULAW ? "ul" : "al");
     snprintf(out_path, sizeof(out_path), "%s/codes.raw", tmpdir);
-    write_file(in_path, codes, sizeof(codes));
+    vox_test_write_file(in_path, codes, sizeof(codes));
     assert_int_equal(run(argv), 0);
-    read_file(out_path, theirs, sizeof(theirs));
+    assert_int_equal(vox_test_read_file(out_path, theirs, sizeof(theirs)), sizeof(theirs));
     if (law == ULAW)
         vox_g711_ulaw_decode(codes, ours, 256);
     else

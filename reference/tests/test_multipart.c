@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_util.h"
 #include "vox/core.h"
 #include "vox/multipart.h"
 
@@ -18,21 +19,7 @@ static char text[16384];
 
 static size_t crlf(const char *s)
 {
-    size_t n = 0;
-
-    for (; *s; s++) {
-        if (*s == '\n')
-            text[n++] = '\r';
-        text[n++] = *s;
-    }
-    text[n] = 0;
-    return n;
-}
-
-static void assert_str(struct vox_str s, const char *want)
-{
-    if (!vox_str_eq(s, want))
-        fail_msg("got '%.*s', wanted '%s'", (int)s.len, s.p ? s.p : "", want);
+    return vox_test_crlf(s, text, sizeof(text));
 }
 
 #define MAX_PARTS 8
@@ -87,24 +74,24 @@ static void cisco_three_parts(void **st)
 
     (void)st;
     assert_int_equal(collect("multipart/mixed;boundary=\"uniqueBoundary\"", len, 0, &mp, p, 0), 3);
-    assert_str(mp.boundary, "uniqueBoundary");
-    assert_str(mp.preamble, "This is a preamble that MIME readers ignore.");
-    assert_str(mp.epilogue, "epilogue text\r\n");
+    vox_test_assert_str(mp.boundary, "uniqueBoundary");
+    vox_test_assert_str(mp.preamble, "This is a preamble that MIME readers ignore.");
+    vox_test_assert_str(mp.epilogue, "epilogue text\r\n");
     assert_false(mp.unterminated);
     assert_false(mp.lf_only);
     assert_true(vox_sip_media_type_is(&p[0].type, "application/sdp"));
-    assert_str(p[0].body, "v=0\r\no=CiscoSystemsSIP-GW-UserAgent 1 1 IN IP4 10.0.0.1");
-    assert_str(p[0].headers, "Content-Type: application/sdp");
+    vox_test_assert_str(p[0].body, "v=0\r\no=CiscoSystemsSIP-GW-UserAgent 1 1 IN IP4 10.0.0.1");
+    vox_test_assert_str(p[0].headers, "Content-Type: application/sdp");
     assert_true(vox_sip_media_type_is(&p[1].type, "application/rs-metadata+xml"));
-    assert_str(p[1].disposition_type, "recording-session");
-    assert_str(p[1].content_id, "<meta-1@cube.example.com>");
-    assert_str(p[1].body, "<recording xmlns='urn:ietf:params:xml:ns:recording:1'/>");
-    assert_str(p[1].headers, "Content-Type: application/rs-metadata+xml\r\n"
-                             "Content-Disposition: recording-session\r\n"
-                             "Content-ID: <meta-1@cube.example.com>");
+    vox_test_assert_str(p[1].disposition_type, "recording-session");
+    vox_test_assert_str(p[1].content_id, "<meta-1@cube.example.com>");
+    vox_test_assert_str(p[1].body, "<recording xmlns='urn:ietf:params:xml:ns:recording:1'/>");
+    vox_test_assert_str(p[1].headers, "Content-Type: application/rs-metadata+xml\r\n"
+                                      "Content-Disposition: recording-session\r\n"
+                                      "Content-ID: <meta-1@cube.example.com>");
     assert_true(vox_sip_media_type_is(&p[2].type, "application/gtd"));
-    assert_str(p[2].disposition_type, "signal");
-    assert_str(p[2].body, "IAM,\r\nPRN,isdn*,,NET5*,");
+    vox_test_assert_str(p[2].disposition_type, "signal");
+    vox_test_assert_str(p[2].body, "IAM,\r\nPRN,isdn*,,NET5*,");
     assert_false(p[2].nested);
 }
 
@@ -156,11 +143,11 @@ static void lf_padding_and_empty_parts(void **st)
     assert_int_equal(
         collect("multipart/mixed; boundary=b1", strlen(body), VOX_MULTIPART_STRICT, &mp, p, 0), 3);
     assert_true(mp.lf_only);
-    assert_str(p[0].body, "v=0");
+    vox_test_assert_str(p[0].body, "v=0");
     assert_int_equal(p[1].headers.len, 0);
     assert_true(vox_sip_media_type_is(&p[1].type, "text/plain")); /* RFC 2046 default */
     assert_int_equal(p[1].content_type.len, 0);
-    assert_str(p[1].body, "no headers here");
+    vox_test_assert_str(p[1].body, "no headers here");
     assert_int_equal(p[2].body.len, 0);
     assert_int_equal(mp.epilogue.len, 0);
 
@@ -169,7 +156,7 @@ static void lf_padding_and_empty_parts(void **st)
     assert_int_equal(collect("multipart/mixed;boundary=b2", strlen(text), 0, &mp, p, 0), 2);
     assert_true(vox_sip_media_type_is(&p[0].type, "text/plain"));
     assert_int_equal(p[0].body.len, 0);
-    assert_str(p[1].body, "x");
+    vox_test_assert_str(p[1].body, "x");
 }
 
 /* Real SRCs sometimes forget "--boundary--": tolerated by default, refused when strict. */
@@ -189,8 +176,8 @@ static void missing_close(void **st)
     (void)st;
     assert_int_equal(collect("multipart/mixed;boundary=xyz", len, 0, &mp, p, 0), 2);
     assert_true(mp.unterminated);
-    assert_str(p[0].body, "v=0");
-    assert_str(p[1].body, "<recording/>\r\n"); /* runs to the end of the body */
+    vox_test_assert_str(p[0].body, "v=0");
+    vox_test_assert_str(p[1].body, "<recording/>\r\n"); /* runs to the end of the body */
     assert_int_equal(
         collect("multipart/mixed;boundary=xyz", len, VOX_MULTIPART_STRICT, &mp, p, VOX_EMALFORMED),
         1);
@@ -208,7 +195,7 @@ static void missing_close(void **st)
     assert_int_equal(collect("multipart/mixed;boundary=xyz", len, VOX_MULTIPART_STRICT, &mp, p, 0),
                      1);
     assert_false(mp.unterminated);
-    assert_str(p[0].body, "body");
+    vox_test_assert_str(p[0].body, "body");
 }
 
 /* Lines that only look like delimiters are content. */
@@ -232,9 +219,10 @@ static void look_alike_delimiters(void **st)
     (void)st;
     assert_int_equal(collect("multipart/mixed;boundary=sep", len, VOX_MULTIPART_STRICT, &mp, p, 0),
                      2);
-    assert_str(p[0].body, "--sepX is not a delimiter\r\ntext --sep in the middle of a line\r\n"
-                          "--sep- nor this\r\n--sep--x nor this");
-    assert_str(p[1].body, "second");
+    vox_test_assert_str(p[0].body,
+                        "--sepX is not a delimiter\r\ntext --sep in the middle of a line\r\n"
+                        "--sep- nor this\r\n--sep--x nor this");
+    vox_test_assert_str(p[1].body, "second");
 }
 
 static void nested_is_reported(void **st)
@@ -262,7 +250,7 @@ static void nested_is_reported(void **st)
     while (vox_multipart_next(&inner, &q[n], &d) == 1)
         n++;
     assert_int_equal(n, 1);
-    assert_str(q[0].body, "plain");
+    vox_test_assert_str(q[0].body, "plain");
 }
 
 static void errors(void **st)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_util.h"
 #include "vox/core.h"
 #include "vox/sdp.h"
 
@@ -19,21 +20,7 @@ static char text[16384];
 /* Copies `s` turning "\n" into CRLF (SDP on the wire); returns the length. */
 static size_t crlf(const char *s)
 {
-    size_t n = 0;
-
-    for (; *s; s++) {
-        if (*s == '\n')
-            text[n++] = '\r';
-        text[n++] = *s;
-    }
-    text[n] = 0;
-    return n;
-}
-
-static void assert_str(struct vox_str s, const char *want)
-{
-    if (!vox_str_eq(s, want))
-        fail_msg("got '%.*s', wanted '%s'", (int)s.len, s.p ? s.p : "", want);
+    return vox_test_crlf(s, text, sizeof(text));
 }
 
 static void parse_ok(const char *s)
@@ -107,44 +94,44 @@ static void parse_fields(void **st)
     parse_ok(offer_text);
     assert_int_equal(vox_sdp_validate(&sdp, &d), 0);
     assert_int_equal(sdp.version, 0);
-    assert_str(sdp.origin.username, "jdoe");
-    assert_str(sdp.origin.sess_id, "2890844526");
-    assert_str(sdp.origin.sess_version, "2890842807");
-    assert_str(sdp.origin.addrtype, "IP4");
-    assert_str(sdp.origin.address, "10.47.16.5");
-    assert_str(sdp.session_name, "SDP Seminar");
+    vox_test_assert_str(sdp.origin.username, "jdoe");
+    vox_test_assert_str(sdp.origin.sess_id, "2890844526");
+    vox_test_assert_str(sdp.origin.sess_version, "2890842807");
+    vox_test_assert_str(sdp.origin.addrtype, "IP4");
+    vox_test_assert_str(sdp.origin.address, "10.47.16.5");
+    vox_test_assert_str(sdp.session_name, "SDP Seminar");
     assert_true(sdp.conn.present);
-    assert_str(sdp.conn.address, "224.2.17.12");
-    assert_str(sdp.conn.suffix, "127");
+    vox_test_assert_str(sdp.conn.address, "224.2.17.12");
+    vox_test_assert_str(sdp.conn.suffix, "127");
     assert_int_equal(sdp.t_start, 2873397496u);
     assert_int_equal(sdp.t_stop, 2873404696u);
     assert_int_equal(sdp.dir, VOX_SDP_DIR_RECVONLY);
     assert_int_equal(sdp.session_nattrs, 2);
     assert_true(vox_sdp_attr_get(&sdp, -1, "tool", &v));
-    assert_str(v, "voxbench");
+    vox_test_assert_str(v, "voxbench");
     assert_int_equal(sdp.nmedia, 3);
 
     m = &sdp.media[0];
-    assert_str(m->type, "audio");
+    vox_test_assert_str(m->type, "audio");
     assert_int_equal(m->port, 49170);
     assert_int_equal(m->port_count, 1);
-    assert_str(m->proto, "RTP/AVP");
+    vox_test_assert_str(m->proto, "RTP/AVP");
     assert_int_equal(m->nfmts, 4);
     assert_int_equal(m->fmts[0].pt, 0);
     assert_false(m->fmts[0].has_rtpmap);
     assert_int_equal(m->fmts[2].pt, 97);
-    assert_str(m->fmts[2].encoding, "opus");
+    vox_test_assert_str(m->fmts[2].encoding, "opus");
     assert_int_equal(m->fmts[2].clock_hz, 48000);
     assert_int_equal(m->fmts[2].channels, 2);
-    assert_str(m->fmts[2].fmtp, "useinbandfec=1; stereo=1");
-    assert_str(m->fmts[3].encoding, "telephone-event");
+    vox_test_assert_str(m->fmts[2].fmtp, "useinbandfec=1; stereo=1");
+    vox_test_assert_str(m->fmts[3].encoding, "telephone-event");
     assert_int_equal(m->fmts[3].channels, 1);
-    assert_str(m->fmts[3].fmtp, "0-16");
+    vox_test_assert_str(m->fmts[3].fmtp, "0-16");
     assert_int_equal(m->ptime_ms, 20);
-    assert_str(m->rtcp, "49171 IN IP4 10.47.16.5");
-    assert_str(m->label, "caller");
-    assert_str(m->mid, "1");
-    assert_str(m->content, "main");
+    vox_test_assert_str(m->rtcp, "49171 IN IP4 10.47.16.5");
+    vox_test_assert_str(m->label, "caller");
+    vox_test_assert_str(m->mid, "1");
+    vox_test_assert_str(m->content, "main");
     assert_int_equal(m->line, 13);
     assert_int_equal(m->nattrs, 10);
     assert_true(vox_sdp_attr_get(&sdp, 0, "ptime", &v));
@@ -157,16 +144,16 @@ static void parse_fields(void **st)
     m = &sdp.media[1];
     assert_int_equal(m->port, 49172);
     assert_int_equal(m->port_count, 2);
-    assert_str(m->proto, "RTP/SAVP");
-    assert_str(m->label, "callee");
+    vox_test_assert_str(m->proto, "RTP/SAVP");
+    vox_test_assert_str(m->label, "callee");
     c = vox_sdp_media_conn(&sdp, 1);
     assert_non_null(c);
-    assert_str(c->addrtype, "IP6");
-    assert_str(c->address, "2001:db8::2");
+    vox_test_assert_str(c->addrtype, "IP6");
+    vox_test_assert_str(c->address, "2001:db8::2");
     assert_ptr_equal(vox_sdp_media_conn(&sdp, 0), &sdp.conn);
 
     m = &sdp.media[2];
-    assert_str(m->type, "video");
+    vox_test_assert_str(m->type, "video");
     assert_int_equal(m->port, 0);
     assert_int_equal(m->fmts[0].pt, 31);
     assert_int_equal(m->label.len, 0);
@@ -189,16 +176,16 @@ static void parse_tolerance(void **st)
     /* LF-only lines (RFC 4566 §5 asks for tolerance), no break after the last line */
     assert_int_equal(vox_sdp_parse(lf, strlen(lf), &sdp, &d), 0);
     assert_true(sdp.lf_only);
-    assert_str(sdp.media[0].label, "x");
+    vox_test_assert_str(sdp.media[0].label, "x");
     assert_int_equal(vox_sdp_validate(&sdp, &d), 0);
     /* empty lines are skipped; multiple spaces between o= fields are tolerated */
     parse_ok("v=0\n\no=-  1 1 IN IP4 h\ns=\nc=IN IP4 h\nt=0 0\n\n");
     assert_int_equal(sdp.session_name.len, 0);
-    assert_str(sdp.origin.sess_id, "1");
+    vox_test_assert_str(sdp.origin.sess_id, "1");
     /* non-RTP formats are kept as tokens */
     assert_int_equal(vox_sdp_parse(nonrtp, strlen(nonrtp), &sdp, &d), 0);
     assert_int_equal(sdp.media[0].fmts[0].pt, -1);
-    assert_str(sdp.media[0].fmts[0].fmt, "*");
+    vox_test_assert_str(sdp.media[0].fmts[0].fmt, "*");
     /* rtpmap for a payload type that is not on the m= line: kept, ignored */
     parse_ok("v=0\no=- 1 1 IN IP4 h\ns=-\nc=IN IP4 h\nt=0 0\nm=audio 1 RTP/AVP 0\n"
              "a=rtpmap:96 foo/8000\na=ptime:20.0\n");
@@ -389,15 +376,15 @@ static void answer_rejections(void **st)
         assert_int_equal(ans.media[i].nfmts, 1);
         assert_int_equal(ans.media[i].dir, VOX_SDP_DIR_UNSET);
     }
-    assert_str(ans.media[0].label, "held");
-    assert_str(ans.media[1].type, "video");
-    assert_str(ans.media[1].fmts[0].fmt, "31");
-    assert_str(ans.media[2].label, "mine0");
-    assert_str(ans.media[3].proto, "RTP/SAVP");
-    assert_str(ans.media[4].fmts[0].fmt, "8");
+    vox_test_assert_str(ans.media[0].label, "held");
+    vox_test_assert_str(ans.media[1].type, "video");
+    vox_test_assert_str(ans.media[1].fmts[0].fmt, "31");
+    vox_test_assert_str(ans.media[2].label, "mine0");
+    vox_test_assert_str(ans.media[3].proto, "RTP/SAVP");
+    vox_test_assert_str(ans.media[4].fmts[0].fmt, "8");
     assert_int_equal(ans.media[5].port, 1010);
-    assert_str(ans.media[5].proto, "RTP/AVPF");
-    assert_str(ans.media[5].mid, "m6");
+    vox_test_assert_str(ans.media[5].proto, "RTP/AVPF");
+    vox_test_assert_str(ans.media[5].mid, "m6");
     assert_int_equal(vox_sdp_media_dir(&ans, 5), VOX_SDP_DIR_RECVONLY);
 }
 
@@ -422,10 +409,10 @@ static void answer_codecs(void **st)
            port, 1, opus_first, 3, 0);
     assert_int_equal(ans.media[0].nfmts, 2);
     assert_int_equal(ans.media[0].fmts[0].pt, 109);
-    assert_str(ans.media[0].fmts[0].encoding, "opus");
+    vox_test_assert_str(ans.media[0].fmts[0].encoding, "opus");
     assert_int_equal(ans.media[0].fmts[0].clock_hz, 48000);
     assert_int_equal(ans.media[0].fmts[0].channels, 2);
-    assert_str(ans.media[0].fmts[0].fmtp, "useinbandfec=1");
+    vox_test_assert_str(ans.media[0].fmts[0].fmtp, "useinbandfec=1");
     assert_int_equal(ans.media[0].fmts[1].pt, 110);
     /* rtpmap names match without case; PCMU by name on a dynamic number */
     answer(HDR "m=audio 1 RTP/AVP 96 101\na=rtpmap:96 pcmu/8000\n"
@@ -479,9 +466,9 @@ static void answer_errors(void **st)
     cfg.address = "2001:db8::10";
     assert_int_equal(vox_sdp_answer(&sdp, &cfg, out, sizeof(out), &len, &d), 0);
     assert_int_equal(vox_sdp_parse(out, len, &ans, &d), 0);
-    assert_str(ans.conn.addrtype, "IP6");
-    assert_str(ans.conn.address, "2001:db8::10");
-    assert_str(ans.origin.addrtype, "IP6");
+    vox_test_assert_str(ans.conn.addrtype, "IP6");
+    vox_test_assert_str(ans.conn.address, "2001:db8::10");
+    vox_test_assert_str(ans.origin.addrtype, "IP6");
 }
 
 int main(int argc, char **argv)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_util.h"
 #include "vox/core.h"
 #include "vox/multipart.h"
 #include "vox/sdp.h"
@@ -26,15 +27,8 @@ static unsigned ring_next;
 static const char *crlf(const char *s, size_t *len)
 {
     char *out = ring[ring_next++ % 6];
-    size_t n = 0;
+    size_t n = vox_test_crlf(s, out, sizeof(ring[0]));
 
-    for (; *s; s++) {
-        if (*s == '\n')
-            out[n++] = '\r';
-        out[n++] = *s;
-        assert_true(n < sizeof(ring[0]) - 2);
-    }
-    out[n] = 0;
     if (len)
         *len = n;
     return out;
@@ -56,12 +50,6 @@ static const char *parse_crlf(const char *text, int want, size_t *len_out)
     if (len_out)
         *len_out = len;
     return buf;
-}
-
-static void assert_str(struct vox_str s, const char *want)
-{
-    if (!vox_str_eq(s, want))
-        fail_msg("got '%.*s', wanted '%s'", (int)s.len, s.p ? s.p : "", want);
 }
 
 /* The SIPREC INVITE of RFC 7866 §12.1 shape (our own values): two labelled audio streams that
@@ -167,31 +155,31 @@ static void siprec_headers(void **st)
     build_siprec();
     assert_int_equal(vox_sip_parse(siprec, siprec_len, &msg, &d), 0);
     assert_true(msg.is_request);
-    assert_str(msg.method, "INVITE");
+    vox_test_assert_str(msg.method, "INVITE");
     assert_int_equal(msg.method_id, VOX_SIP_METHOD_INVITE);
-    assert_str(msg.request_uri, "sip:recorder@srs.example.com");
-    assert_str(msg.version, "SIP/2.0");
+    vox_test_assert_str(msg.request_uri, "sip:recorder@srs.example.com");
+    vox_test_assert_str(msg.version, "SIP/2.0");
     assert_int_equal(msg.nheaders, 11);
     assert_int_equal(msg.msg_bytes, siprec_len);
     assert_int_equal(msg.warnings, VOX_SIP_WARN_FOLDED);
 
     assert_int_equal(vox_sip_get_call_id(&msg, &v), 0);
-    assert_str(v, "d253c800-b0d1ea39-4a7dd-3f0e20a");
+    vox_test_assert_str(v, "d253c800-b0d1ea39-4a7dd-3f0e20a");
     assert_int_equal(vox_sip_get_cseq(&msg, &cseq), 0);
     assert_int_equal(cseq.number, 101);
-    assert_str(cseq.method, "INVITE");
+    vox_test_assert_str(cseq.method, "INVITE");
     assert_int_equal(vox_sip_get_from(&msg, &from), 0);
-    assert_str(from.uri, "sip:2000@src.example.com");
+    vox_test_assert_str(from.uri, "sip:2000@src.example.com");
     assert_true(from.has_tag);
-    assert_str(from.tag, "35e195d2-947d-4585-946f-09839247");
+    vox_test_assert_str(from.tag, "35e195d2-947d-4585-946f-09839247");
     assert_int_equal(vox_sip_get_to(&msg, &to), 0);
     assert_false(to.has_tag);
     assert_int_equal(to.display.len, 0);
     assert_int_equal(vox_sip_get_via(&msg, 0, &via), 0);
-    assert_str(via.transport, "TCP");
-    assert_str(via.host, "src.example.com");
+    vox_test_assert_str(via.transport, "TCP");
+    vox_test_assert_str(via.host, "src.example.com");
     assert_int_equal(via.port, 5060);
-    assert_str(via.branch, "z9hG4bKdf6b622b648d9");
+    vox_test_assert_str(via.branch, "z9hG4bKdf6b622b648d9");
     assert_int_equal(vox_sip_get_contact(&msg, &contact), 0);
     assert_true(vox_sip_param_get(contact.params, "+sip.src", &v));
     assert_int_equal(v.len, 0);
@@ -203,7 +191,7 @@ static void siprec_headers(void **st)
     assert_int_equal(vox_sip_get_content_type(&msg, &ct), 0);
     assert_true(vox_sip_media_type_is(&ct, "multipart/mixed"));
     assert_true(vox_sip_param_get(ct.params, "boundary", &v));
-    assert_str(v, "OSS-unique-boundary-42");
+    vox_test_assert_str(v, "OSS-unique-boundary-42");
     assert_int_equal(vox_sip_get_content_length(&msg, &cl), 0);
     assert_int_equal(cl, msg.body.len);
     assert_ptr_equal(msg.body.p, siprec + msg.header_bytes);
@@ -219,7 +207,7 @@ static void siprec_headers(void **st)
         vox_sip_iter_init(&it, &msg, VOX_SIP_H_ACCEPT);
         while (vox_sip_iter_next(&it, &v)) {
             assert_true(n < 3);
-            assert_str(v, want[n++]);
+            vox_test_assert_str(v, want[n++]);
         }
         assert_int_equal(n, 3);
         assert_int_equal(vox_sip_find(&msg, VOX_SIP_H_ACCEPT, 0)->folds, 1);
@@ -247,7 +235,7 @@ static void siprec_end_to_end(void **st)
     assert_int_equal(vox_multipart_init(&mp, vox_sip_find(&msg, VOX_SIP_H_CONTENT_TYPE, 0)->value,
                                         msg.body.p, msg.body.len, VOX_MULTIPART_STRICT, &d),
                      0);
-    assert_str(mp.boundary, "OSS-unique-boundary-42");
+    vox_test_assert_str(mp.boundary, "OSS-unique-boundary-42");
     while ((rc = vox_multipart_next(&mp, &part, &d)) == 1) {
         if (nparts == 0)
             sdp_part = part;
@@ -260,7 +248,7 @@ static void siprec_end_to_end(void **st)
     assert_false(mp.unterminated);
     assert_true(vox_sip_media_type_is(&sdp_part.type, "application/sdp"));
     assert_true(vox_sip_media_type_is(&meta_part.type, "application/rs-metadata+xml"));
-    assert_str(meta_part.disposition_type, "recording-session");
+    vox_test_assert_str(meta_part.disposition_type, "recording-session");
     assert_true(meta_part.body.len > 100);
     assert_memory_equal(meta_part.body.p, "<?xml", 5);
     /* the CRLF before the next delimiter belongs to the delimiter (RFC 2046 §5.1.1) */
@@ -272,12 +260,12 @@ static void siprec_end_to_end(void **st)
     for (i = 0; i < 2; i++) {
         const struct vox_sdp_media *m = &offer_sdp.media[i];
 
-        assert_str(m->type, "audio");
-        assert_str(m->proto, "RTP/AVP");
+        vox_test_assert_str(m->type, "audio");
+        vox_test_assert_str(m->proto, "RTP/AVP");
         assert_int_equal(m->nfmts, 4);
         assert_int_equal(m->fmts[3].pt, 101);
-        assert_str(m->fmts[3].encoding, "telephone-event");
-        assert_str(m->label, i == 0 ? "1" : "2");
+        vox_test_assert_str(m->fmts[3].encoding, "telephone-event");
+        vox_test_assert_str(m->label, i == 0 ? "1" : "2");
         assert_int_equal(vox_sdp_media_dir(&offer_sdp, i), VOX_SDP_DIR_SENDONLY);
     }
     assert_int_equal(offer_sdp.media[0].port, 12240);
@@ -297,7 +285,7 @@ static void siprec_end_to_end(void **st)
         const struct vox_sdp_media *m = &answer_sdp.media[i];
 
         assert_int_equal(m->port, ports[i]);
-        assert_str(m->label, i == 0 ? "1" : "2");
+        vox_test_assert_str(m->label, i == 0 ? "1" : "2");
         assert_int_equal(vox_sdp_media_dir(&answer_sdp, i), VOX_SDP_DIR_RECVONLY);
         assert_int_equal(m->nfmts, 2);
         assert_int_equal(m->fmts[0].pt, 0);
@@ -519,48 +507,48 @@ static void torture_tortuous_invite(void **st)
 
     /* To: folded before the value; tag with LWS around '=' */
     assert_int_equal(vox_sip_get_to(&msg, &na), 0);
-    assert_str(na.uri, "sip:vivekg@chair-dnrc.example.com");
+    vox_test_assert_str(na.uri, "sip:vivekg@chair-dnrc.example.com");
     assert_true(na.has_tag);
-    assert_str(na.tag, "1918181833n");
+    vox_test_assert_str(na.tag, "1918181833n");
     /* From: quoted display name with escapes, params on a continuation line */
     assert_int_equal(vox_sip_get_from(&msg, &na), 0);
     assert_true(na.display_quoted);
-    assert_str(na.display, "J Rosenberg \\\\\\\"");
+    vox_test_assert_str(na.display, "J Rosenberg \\\\\\\"");
     n = vox_sip_unquote(na.display, tmp, sizeof(tmp));
     assert_int_equal(n, strlen("J Rosenberg \\\""));
     assert_string_equal(tmp, "J Rosenberg \\\"");
-    assert_str(na.tag, "98asjd8");
+    vox_test_assert_str(na.tag, "98asjd8");
     /* CSeq with leading zeros and the method on a continuation line */
     assert_int_equal(vox_sip_get_cseq(&msg, &cseq), 0);
     assert_int_equal(cseq.number, 9);
-    assert_str(cseq.method, "INVITE");
+    vox_test_assert_str(cseq.method, "INVITE");
     /* Via: LWS everywhere; three entries over two fields */
     assert_int_equal(vox_sip_via_count(&msg), 3);
     assert_int_equal(vox_sip_get_via(&msg, 0, &via), 0);
-    assert_str(via.proto_name, "SIP");
-    assert_str(via.proto_version, "2.0");
-    assert_str(via.transport, "UDP");
-    assert_str(via.host, "192.0.2.2");
-    assert_str(via.branch, "390skdjuw");
+    vox_test_assert_str(via.proto_name, "SIP");
+    vox_test_assert_str(via.proto_version, "2.0");
+    vox_test_assert_str(via.transport, "UDP");
+    vox_test_assert_str(via.host, "192.0.2.2");
+    vox_test_assert_str(via.branch, "390skdjuw");
     assert_int_equal(vox_sip_get_via(&msg, 1, &via), 0);
-    assert_str(via.transport, "TCP");
-    assert_str(via.host, "spindle.example.com");
-    assert_str(via.branch, "z9hG4bK9ikj8");
+    vox_test_assert_str(via.transport, "TCP");
+    vox_test_assert_str(via.host, "spindle.example.com");
+    vox_test_assert_str(via.branch, "z9hG4bK9ikj8");
     assert_int_equal(vox_sip_get_via(&msg, 2, &via), 0);
-    assert_str(via.host, "192.168.255.111");
-    assert_str(via.branch, "z9hG4bK30239");
+    vox_test_assert_str(via.host, "192.168.255.111");
+    vox_test_assert_str(via.branch, "z9hG4bK30239");
     assert_int_equal(vox_sip_get_via(&msg, 3, &via), VOX_ENOENT);
     /* Contact: params across folds */
     assert_int_equal(vox_sip_get_contact(&msg, &na), 0);
-    assert_str(na.display, "Quoted string \\\"\\\"");
+    vox_test_assert_str(na.display, "Quoted string \\\"\\\"");
     assert_true(vox_sip_param_get(na.params, "newparam", &v));
-    assert_str(v, "newvalue");
+    vox_test_assert_str(v, "newvalue");
     assert_true(vox_sip_param_get(na.params, "q", &v));
-    assert_str(v, "0.33");
+    vox_test_assert_str(v, "0.33");
     assert_true(vox_sip_param_get(na.params, "secondparam", &v));
     /* Request-URI with an unknown parameter */
     assert_int_equal(vox_sip_uri_parse(msg.request_uri, &uri), 0);
-    assert_str(uri.params, "unknownparam");
+    vox_test_assert_str(uri.params, "unknownparam");
     /* unfolding a value */
     h = vox_sip_find_name(&msg, "NewFangledHeader");
     n = vox_sip_unfold(h->value, tmp, sizeof(tmp));
@@ -598,8 +586,8 @@ static void torture_escapes_and_addresses(void **st)
     assert_int_equal(vox_sip_validate(&msg, &d), 0);
     assert_int_equal(vox_sip_uri_parse(msg.request_uri, &uri), 0);
     assert_int_equal(uri.scheme, VOX_SIP_SCHEME_SIP);
-    assert_str(uri.user, "sips%3Auser%40example.com");
-    assert_str(uri.host, "example.net");
+    vox_test_assert_str(uri.user, "sips%3Auser%40example.com");
+    vox_test_assert_str(uri.host, "example.net");
     assert_int_equal(vox_sip_unescape(uri.user, tmp, sizeof(tmp), &n), 0);
     assert_string_equal(tmp, "sips:user@example.com");
     assert_int_equal(vox_sip_get_to(&msg, &na), 0);
@@ -609,16 +597,16 @@ static void torture_escapes_and_addresses(void **st)
     assert_int_equal(vox_sip_get_contact(&msg, &na), 0);
     assert_int_equal(vox_sip_uri_parse(na.uri, &uri), 0);
     assert_true(uri.host_ipv6);
-    assert_str(uri.host, "2001:db8::9:1");
+    vox_test_assert_str(uri.host, "2001:db8::9:1");
     assert_int_equal(uri.port, 5070);
-    assert_str(uri.params, "%6C%72;n%61me=v%61lue%25%34%31");
+    vox_test_assert_str(uri.params, "%6C%72;n%61me=v%61lue%25%34%31");
     assert_int_equal(vox_sip_get_via(&msg, 0, &via), 0);
     assert_true(via.host_ipv6);
-    assert_str(via.host, "2001:db8::9:1");
+    vox_test_assert_str(via.host, "2001:db8::9:1");
     assert_int_equal(via.port, 5070);
     assert_true(via.has_rport);
     assert_int_equal(via.rport, 0);
-    assert_str(via.received, "[2001:db8::9:255]");
+    vox_test_assert_str(via.received, "[2001:db8::9:255]");
     assert_int_equal(vox_sip_unescape(vox_str_c("bad%4"), tmp, sizeof(tmp), &n), VOX_EMALFORMED);
     assert_int_equal(vox_sip_unescape(vox_str_c("bad%zz"), tmp, sizeof(tmp), &n), VOX_EMALFORMED);
 }
@@ -656,10 +644,10 @@ static void torture_many_and_long(void **st)
 
         snprintf(host, sizeof(host), "h%zu.example.com", i);
         assert_int_equal(vox_sip_get_via(&msg, i, &via), 0);
-        assert_str(via.host, host);
+        vox_test_assert_str(via.host, host);
     }
     assert_int_equal(vox_sip_get_via(&msg, 62, &via), 0);
-    assert_str(via.host, "c.example.com");
+    vox_test_assert_str(via.host, "c.example.com");
     assert_int_equal(vox_sip_get_call_id(&msg, &v), 0);
     assert_int_equal(v.len, 8000 + strlen("@long.example.com"));
     assert_int_equal(vox_sip_get_cseq(&msg, &cseq), 0);
@@ -674,7 +662,7 @@ static void torture_many_and_long(void **st)
     assert_true(msg.warnings & VOX_SIP_WARN_LF_ONLY);
     assert_false(msg.is_request);
     assert_int_equal(msg.status, 180);
-    assert_str(msg.reason, "Ringing");
+    vox_test_assert_str(msg.reason, "Ringing");
     assert_int_equal(vox_sip_validate(&msg, &d), 0);
 
     /* status lines: empty or absent reason, lower-case version, odd reason text */
@@ -684,7 +672,7 @@ static void torture_many_and_long(void **st)
     parse_crlf("sip/2.0 606 \nContent-Length: 0\n\n", 0, NULL);
     assert_int_equal(msg.status, 606);
     parse_crlf("SIP/2.0 486 Busy Here (really) \xc3\xa9\nContent-Length: 0\n\n", 0, NULL);
-    assert_str(msg.reason, "Busy Here (really) \xc3\xa9");
+    vox_test_assert_str(msg.reason, "Busy Here (really) \xc3\xa9");
 
     /* tel: Request-URI; CRLFs before the start line are skipped (RFC 3261 §7.5) */
     parse_crlf("\n\nINVITE tel:+1-201-555-0123;phone-context=example.com SIP/2.0\n"
@@ -698,16 +686,16 @@ static void torture_many_and_long(void **st)
 
         assert_int_equal(vox_sip_uri_parse(msg.request_uri, &uri), 0);
         assert_int_equal(uri.scheme, VOX_SIP_SCHEME_TEL);
-        assert_str(uri.user, "+1-201-555-0123");
-        assert_str(uri.params, "phone-context=example.com");
+        vox_test_assert_str(uri.user, "+1-201-555-0123");
+        vox_test_assert_str(uri.params, "phone-context=example.com");
     }
     assert_int_equal(vox_sip_find(&msg, VOX_SIP_H_VIA, 0)->line, 4);
 
     /* body without Content-Length on a datagram: the rest of it; trailing bytes after one */
     parse_crlf("MESSAGE sip:a@b SIP/2.0\nc: text/plain\n\nhi there", 0, NULL);
-    assert_str(msg.body, "hi there");
+    vox_test_assert_str(msg.body, "hi there");
     parse_crlf("MESSAGE sip:a@b SIP/2.0\nc: text/plain\nl: 2\n\nhi there", 0, NULL);
-    assert_str(msg.body, "hi");
+    vox_test_assert_str(msg.body, "hi");
     assert_true(msg.warnings & VOX_SIP_WARN_TRAILING_BYTES);
 }
 
@@ -951,28 +939,28 @@ static void uri_parser(void **st)
                                        &u),
                      0);
     assert_int_equal(u.scheme, VOX_SIP_SCHEME_SIPS);
-    assert_str(u.user, "alice");
-    assert_str(u.password, "secret");
-    assert_str(u.host, "atlanta.com");
+    vox_test_assert_str(u.user, "alice");
+    vox_test_assert_str(u.password, "secret");
+    vox_test_assert_str(u.host, "atlanta.com");
     assert_int_equal(u.port, 5061);
-    assert_str(u.params, "transport=tcp;lr");
-    assert_str(u.headers, "subject=project%20x&p=1");
+    vox_test_assert_str(u.params, "transport=tcp;lr");
+    vox_test_assert_str(u.headers, "subject=project%20x&p=1");
     assert_int_equal(vox_sip_uri_parse(vox_str_c("SIP:[::1]"), &u), 0);
     assert_int_equal(u.scheme, VOX_SIP_SCHEME_SIP);
     assert_true(u.host_ipv6);
-    assert_str(u.host, "::1");
+    vox_test_assert_str(u.host, "::1");
     assert_int_equal(u.port, 0);
     assert_int_equal(vox_sip_uri_parse(vox_str_c("sip:+1212555;phone-context=x@gw.example.com;"
                                                  "user=phone"),
                                        &u),
                      0);
-    assert_str(u.user, "+1212555;phone-context=x");
-    assert_str(u.params, "user=phone");
+    vox_test_assert_str(u.user, "+1212555;phone-context=x");
+    vox_test_assert_str(u.params, "user=phone");
     assert_int_equal(vox_sip_uri_parse(vox_str_c("sip:192.0.2.4:0"), &u), 0);
-    assert_str(u.host, "192.0.2.4");
+    vox_test_assert_str(u.host, "192.0.2.4");
     assert_int_equal(vox_sip_uri_parse(vox_str_c("urn:service:sos"), &u), 0);
     assert_int_equal(u.scheme, VOX_SIP_SCHEME_OTHER);
-    assert_str(u.rest, "service:sos");
+    vox_test_assert_str(u.rest, "service:sos");
 
     assert_int_equal(vox_sip_uri_parse(vox_str_c("sip:"), &u), VOX_EMALFORMED);
     assert_int_equal(vox_sip_uri_parse(vox_str_c("sip:host:"), &u), VOX_EMALFORMED);
@@ -997,18 +985,18 @@ static void nameaddr_and_params(void **st)
     assert_int_equal(
         vox_sip_nameaddr_parse(vox_str_c("  Anonymous Caller  <sip:c@x>  ;tag=z "), &na), 0);
     assert_false(na.display_quoted);
-    assert_str(na.display, "Anonymous Caller");
-    assert_str(na.uri, "sip:c@x");
-    assert_str(na.tag, "z");
+    vox_test_assert_str(na.display, "Anonymous Caller");
+    vox_test_assert_str(na.uri, "sip:c@x");
+    vox_test_assert_str(na.tag, "z");
     assert_int_equal(vox_sip_nameaddr_parse(vox_str_c("\"\" <sip:c@x>"), &na), 0);
     assert_true(na.display_quoted);
     assert_int_equal(na.display.len, 0);
     assert_int_equal(vox_sip_nameaddr_parse(vox_str_c("sip:c@x;tag=abc;foo"), &na), 0);
-    assert_str(na.uri, "sip:c@x");
-    assert_str(na.params, "tag=abc;foo");
-    assert_str(na.tag, "abc");
+    vox_test_assert_str(na.uri, "sip:c@x");
+    vox_test_assert_str(na.params, "tag=abc;foo");
+    vox_test_assert_str(na.tag, "abc");
     assert_int_equal(vox_sip_nameaddr_parse(vox_str_c("*"), &na), 0);
-    assert_str(na.uri, "*");
+    vox_test_assert_str(na.uri, "*");
     assert_int_equal(vox_sip_nameaddr_parse(vox_str_c("<sip:c@x> trailing"), &na), VOX_EMALFORMED);
     assert_int_equal(vox_sip_nameaddr_parse(vox_str_c("<>"), &na), VOX_EMALFORMED);
     assert_int_equal(vox_sip_nameaddr_parse(vox_str_c(""), &na), VOX_EMALFORMED);
@@ -1020,8 +1008,8 @@ static void nameaddr_and_params(void **st)
         const char *names[] = {"lr", "+sip.src", "q", "a"}, *vals[] = {"", "", "0;5", "b"};
 
         assert_true(count < 4);
-        assert_str(n, names[count]);
-        assert_str(v, vals[count]);
+        vox_test_assert_str(n, names[count]);
+        vox_test_assert_str(v, vals[count]);
         count++;
     }
     assert_int_equal(count, 4);
@@ -1030,11 +1018,11 @@ static void nameaddr_and_params(void **st)
     /* comma lists: commas inside quotes and <> do not split */
     cur = vox_str_c("\"Doe, John\" <sip:j@x>, <sip:a@b;p=1,2>,, sip:c@d");
     assert_true(vox_sip_next_item(&cur, &v));
-    assert_str(v, "\"Doe, John\" <sip:j@x>");
+    vox_test_assert_str(v, "\"Doe, John\" <sip:j@x>");
     assert_true(vox_sip_next_item(&cur, &v));
-    assert_str(v, "<sip:a@b;p=1,2>");
+    vox_test_assert_str(v, "<sip:a@b;p=1,2>");
     assert_true(vox_sip_next_item(&cur, &v));
-    assert_str(v, "sip:c@d");
+    vox_test_assert_str(v, "sip:c@d");
     assert_false(vox_sip_next_item(&cur, &v));
 }
 
@@ -1103,9 +1091,9 @@ static void header_names_and_tokenizer(void **st)
     assert_int_equal(vox_sip_header_next(block, strlen(block), &pos, &h, &d), 1);
     assert_int_equal(h.id, VOX_SIP_H_CONTENT_TYPE);
     assert_int_equal(h.folds, 1);
-    assert_str(h.value, "a/b\r\n  ;x=1");
+    vox_test_assert_str(h.value, "a/b\r\n  ;x=1");
     assert_int_equal(vox_sip_header_next(block, strlen(block), &pos, &h, &d), 1);
-    assert_str(h.value, "<c>");
+    vox_test_assert_str(h.value, "<c>");
     assert_int_equal(vox_sip_header_next(block, strlen(block), &pos, &h, &d), 0);
     assert_string_equal(block + pos, "body");
     /* a line break at the end of the input could still be folded: incomplete */
@@ -1167,35 +1155,35 @@ static void response_printer(void **st)
     /* Vias in the same order, folded value flattened */
     assert_int_equal(vox_sip_via_count(&rsp), 3);
     assert_int_equal(vox_sip_get_via(&rsp, 0, &via), 0);
-    assert_str(via.host, "p1.example.com");
+    vox_test_assert_str(via.host, "p1.example.com");
     assert_int_equal(vox_sip_get_via(&rsp, 1, &via), 0);
-    assert_str(via.host, "p2.example.com");
+    vox_test_assert_str(via.host, "p2.example.com");
     assert_int_equal(vox_sip_get_via(&rsp, 2, &via), 0);
-    assert_str(via.host, "src.example.com");
-    assert_str(via.received, "192.0.2.9");
+    vox_test_assert_str(via.host, "src.example.com");
+    vox_test_assert_str(via.received, "192.0.2.9");
     assert_non_null(strstr(out, "Via: SIP/2.0/TCP src.example.com:5060;"));
     /* Record-Route copied in order for a 2xx to INVITE */
     vox_sip_iter_init(&it, &rsp, VOX_SIP_H_RECORD_ROUTE);
     assert_true(vox_sip_iter_next(&it, &v));
-    assert_str(v, "<sip:p1.example.com;lr>");
+    vox_test_assert_str(v, "<sip:p1.example.com;lr>");
     assert_true(vox_sip_iter_next(&it, &v));
-    assert_str(v, "<sip:p0.example.com;lr>");
+    vox_test_assert_str(v, "<sip:p0.example.com;lr>");
     assert_false(vox_sip_iter_next(&it, &v));
     /* To tag added, From kept, Call-ID and CSeq copied, full names printed */
     assert_int_equal(vox_sip_get_to(&rsp, &to), 0);
-    assert_str(to.tag, "srs-42");
+    vox_test_assert_str(to.tag, "srs-42");
     assert_int_equal(vox_sip_get_from(&rsp, &from), 0);
-    assert_str(from.tag, "abc");
-    assert_str(from.display, "Caller");
+    vox_test_assert_str(from.tag, "abc");
+    vox_test_assert_str(from.display, "Caller");
     assert_int_equal(vox_sip_get_call_id(&rsp, &v), 0);
-    assert_str(v, "resp-test@example.com");
-    assert_str(vox_sip_find(&rsp, VOX_SIP_H_CSEQ, 0)->value, "7 INVITE");
-    assert_str(vox_sip_find(&rsp, VOX_SIP_H_CALL_ID, 0)->name, "Call-ID");
+    vox_test_assert_str(v, "resp-test@example.com");
+    vox_test_assert_str(vox_sip_find(&rsp, VOX_SIP_H_CSEQ, 0)->value, "7 INVITE");
+    vox_test_assert_str(vox_sip_find(&rsp, VOX_SIP_H_CALL_ID, 0)->name, "Call-ID");
     assert_true(vox_sip_has_option(&rsp, VOX_SIP_H_SUPPORTED, "siprec"));
-    assert_str(rsp.body, body);
+    vox_test_assert_str(rsp.body, body);
     assert_int_equal(rsp.content_length, 5);
     assert_int_equal(vox_sip_get_contact(&rsp, &to), 0);
-    assert_str(to.uri, "sip:srs@203.0.113.5:5060;transport=tcp");
+    vox_test_assert_str(to.uri, "sip:srs@203.0.113.5:5060;transport=tcp");
 
     /* every buffer too small is refused */
     for (cap = 0; cap < len; cap++)
@@ -1214,7 +1202,7 @@ static void response_printer(void **st)
     spec.reason = "Ringing (recording)";
     assert_int_equal(vox_sip_print_response(&msg, &spec, out, sizeof(out), &len), 0);
     assert_int_equal(vox_sip_parse(out, len, &rsp, &d), 0);
-    assert_str(rsp.reason, "Ringing (recording)");
+    vox_test_assert_str(rsp.reason, "Ringing (recording)");
 
     /* an in-dialog request keeps its To tag */
     parse_crlf(base_request("To", "To: <sip:bob@example.com>;tag=existing"), 0, NULL);
@@ -1223,14 +1211,14 @@ static void response_printer(void **st)
     assert_int_equal(vox_sip_print_response(&msg, &spec, out, sizeof(out), &len), 0);
     assert_int_equal(vox_sip_parse(out, len, &rsp, &d), 0);
     assert_int_equal(vox_sip_get_to(&rsp, &to), 0);
-    assert_str(to.tag, "existing");
+    vox_test_assert_str(to.tag, "existing");
     assert_null(strstr(out, "srs-42"));
     /* a dangling ';' does not become ";;tag=" */
     parse_crlf(base_request("To", "To: <sip:bob@example.com>;"), 0, NULL);
     assert_int_equal(vox_sip_print_response(&msg, &spec, out, sizeof(out), &len), 0);
     assert_int_equal(vox_sip_parse(out, len, &rsp, &d), 0);
     assert_int_equal(vox_sip_get_to(&rsp, &to), 0);
-    assert_str(to.tag, "srs-42");
+    vox_test_assert_str(to.tag, "srs-42");
 
     /* a 400 that answers a request failing validation, with the reason the validator gave */
     parse_crlf(base_request("Call-ID", NULL), 0, NULL);
@@ -1243,7 +1231,7 @@ static void response_printer(void **st)
     assert_int_equal(vox_sip_parse(out, len, &rsp, &d), 0);
     assert_null(vox_sip_find(&rsp, VOX_SIP_H_CALL_ID, 0));
     assert_int_equal(vox_sip_get_via(&rsp, 0, &via), 0);
-    assert_str(via.branch, "z9hG4bK776asdhds");
+    vox_test_assert_str(via.branch, "z9hG4bK776asdhds");
 
     /* a request that does not even parse is answered from what was read before the fault */
     parse_crlf(base_request(NULL, "Foo bar"), VOX_EMALFORMED, NULL);
@@ -1252,10 +1240,10 @@ static void response_printer(void **st)
     assert_int_equal(vox_sip_print_response(&msg, &spec, out, sizeof(out), &len), 0);
     assert_int_equal(vox_sip_parse(out, len, &rsp, &d), 0);
     assert_int_equal(rsp.status, 400);
-    assert_str(rsp.reason, "Bad Request - header field name not followed by ':'");
+    vox_test_assert_str(rsp.reason, "Bad Request - header field name not followed by ':'");
     assert_int_equal(vox_sip_validate(&rsp, &d), 0);
     assert_int_equal(vox_sip_get_to(&rsp, &to), 0);
-    assert_str(to.tag, "srs-42");
+    vox_test_assert_str(to.tag, "srs-42");
     parse_crlf("INVITE sip:bob@example.com SIP/3.0\nVia: SIP/2.0/UDP h\n\n", VOX_EMALFORMED, NULL);
     spec.status = msg.error.status;
     spec.reason = msg.error.reason;
@@ -1313,7 +1301,7 @@ static void request_printer(void **st)
     assert_int_equal(vox_sip_print_request(&spec, out, sizeof(out), &len), 0);
     assert_int_equal(vox_sip_parse(out, len, &msg, &d), 0);
     assert_int_equal(vox_sip_validate(&msg, &d), 0);
-    assert_str(msg.body, "hello");
+    vox_test_assert_str(msg.body, "hello");
 
     /* a value that would inject a header line */
     spec.headers = injected;

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "test_util.h"
 #include "vox/core.h"
 #include "vox/wav.h"
 
@@ -36,26 +37,6 @@ static void put_le32(unsigned char *p, uint32_t v)
 {
     put_le16(p, (uint16_t)(v & 0xFFFF));
     put_le16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void write_bytes(const char *path, const void *buf, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-
-    assert_non_null(f);
-    assert_int_equal(fwrite(buf, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
-static size_t read_bytes(const char *path, unsigned char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    size_t n;
-
-    assert_non_null(f);
-    n = fread(buf, 1, cap, f);
-    fclose(f);
-    return n;
 }
 
 /* The sample value written at interleaved index i: covers the full range, both extremes. */
@@ -155,7 +136,7 @@ static void header_bytes(void **st)
     assert_int_equal(vox_wav_writer_open(path, 8000, 2, NULL, &w, NULL), 0);
     assert_int_equal(vox_wav_write(w, s, 3), 0);
     assert_int_equal(vox_wav_close(w), 0);
-    assert_int_equal(read_bytes(path, got, sizeof(got)), 56);
+    assert_int_equal(vox_test_read_file(path, got, sizeof(got)), 56);
     assert_memory_equal(got, want, 44);
     assert_int_equal(got[44], 1);    /* little-endian samples */
     assert_int_equal(got[47], 0xFF); /* -1 */
@@ -181,7 +162,7 @@ static void sox_reads_our_files(void **st)
     snprintf(cmd, sizeof(cmd), "sox '%s' -t raw -e signed -b 16 -L '%s' 2>/dev/null", path, raw);
     rc = system(cmd);
     assert_int_equal(rc, 0);
-    n = read_bytes(raw, buf, sizeof(buf));
+    n = vox_test_read_file(raw, buf, sizeof(buf));
     assert_int_equal(n, sizeof(buf));
     for (i = 0; i < n / 2; i++)
         assert_int_equal((int16_t)(uint16_t)(buf[2 * i] | (buf[2 * i + 1] << 8)), pattern(i));
@@ -297,7 +278,7 @@ static void expect_error(const char *name, const unsigned char *img, size_t len,
     int rc;
 
     path_of(path, sizeof(path), name);
-    write_bytes(path, img, len);
+    vox_test_write_file(path, img, len);
     rc = vox_wav_read(path, &info, &s, &d);
     if (rc != want_rc || !strstr(d.text, want_text) || !strstr(d.text, name))
         fail_msg("%s: rc %s, diag \"%s\"; wanted %s and \"%s\"", name, vox_err_name(rc), d.text,
@@ -373,7 +354,7 @@ static void skips_unknown_chunks(void **st)
     put_le16(b + 60, 1000);
     put_le16(b + 62, (uint16_t)-1000);
     path_of(path, sizeof(path), "list.wav");
-    write_bytes(path, b, 64);
+    vox_test_write_file(path, b, 64);
     assert_int_equal(vox_wav_read(path, &info, &s, NULL), 0);
     assert_int_equal(info.data_offset, 60);
     assert_int_equal(info.frames, 2);
@@ -410,7 +391,7 @@ static void truncated_data(void **st)
         size_t n = make_wav(b, 1, 2, 8000, 16, cases[i].declared, cases[i].present);
 
         path_of(path, sizeof(path), "trunc.wav");
-        write_bytes(path, b, n);
+        vox_test_write_file(path, b, n);
         d.text[0] = '\0';
         assert_int_equal(vox_wav_read(path, &info, &s, &d), 0);
         assert_int_equal(info.frames, cases[i].frames);
@@ -437,14 +418,14 @@ static void every_prefix(void **st)
     path_of(path, sizeof(path), "full.wav");
     path_of(cut, sizeof(cut), "cut.wav");
     write_pattern(path, 8000, 2, 40, 16);
-    n = read_bytes(path, full, sizeof(full));
+    n = vox_test_read_file(path, full, sizeof(full));
     assert_int_equal(n, sizeof(full));
     for (len = 0; len <= n; len++) {
         struct vox_wav_info info;
         int16_t *s = NULL;
         int rc;
 
-        write_bytes(cut, full, len);
+        vox_test_write_file(cut, full, len);
         rc = vox_wav_read(cut, &info, &s, NULL);
         if (len < 44) {
             assert_true(rc == VOX_EINCOMPLETE || (len == 0 && rc == VOX_EINCOMPLETE));
