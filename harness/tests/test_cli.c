@@ -250,36 +250,37 @@ static void run_rejects_bad_suites_before_running(void **st)
     assert_true(log_contains("nothing to run"));
 }
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
 /* A micro workload's axes: the first names the benchmark run, later ones only pick backends. */
 static void run_checks_micro_axes(void **st)
 {
     char path[160];
     const char *args[] = {"run", path, "--quick", "--out", NULL, NULL};
     char out[200];
-    FILE *f;
 
     (void)st;
     snprintf(path, sizeof(path), "%s/axes.yaml", tmpdir);
     snprintf(out, sizeof(out), "%s/axes.json", tmpdir);
     args[4] = out;
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("name: axes\nrepetitions: 1\nmatrix:\n  alloc: [system, pool]\nworkloads:\n"
-          "  - id: churn\n    kind: micro\n    benchmark: frame/churn1000\n"
-          "    axes: [source, law]\n    matrix:\n      source: [pooled]\n      law: [ulaw]\n",
-          f);
-    assert_int_equal(fclose(f), 0);
+    write_text(path,
+               "name: axes\nrepetitions: 1\nmatrix:\n  alloc: [system, pool]\nworkloads:\n"
+               "  - id: churn\n    kind: micro\n    benchmark: frame/churn1000\n"
+               "    axes: [source, law]\n    matrix:\n      source: [pooled]\n      law: [ulaw]\n");
     expect_exit(args, 1);
     assert_true(log_contains("axis 'law' after the first must be 'alloc' or 'exec'"));
 
     /* [source, alloc]: frame/churn1000/pooled once per allocator */
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("name: axes\nrepetitions: 1\nmatrix:\n  alloc: [system, pool]\nworkloads:\n"
-          "  - id: churn\n    kind: micro\n    benchmark: frame/churn1000\n"
-          "    axes: [source, alloc]\n    matrix:\n      source: [pooled]\n",
-          f);
-    assert_int_equal(fclose(f), 0);
+    write_text(path, "name: axes\nrepetitions: 1\nmatrix:\n  alloc: [system, pool]\nworkloads:\n"
+                     "  - id: churn\n    kind: micro\n    benchmark: frame/churn1000\n"
+                     "    axes: [source, alloc]\n    matrix:\n      source: [pooled]\n");
     expect_exit(args, 0);
     assert_true(log_contains("churn alloc=system source=pooled"));
     assert_true(log_contains("churn alloc=pool source=pooled"));
@@ -287,15 +288,12 @@ static void run_checks_micro_axes(void **st)
 
     /* simd/mix/scalar is registered for 160 and 4096 samples: `arg` picks one, and without
      * it the run fails saying why (the results file records the failure) */
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("name: axes\nrepetitions: 1\nworkloads:\n"
-          "  - id: mix\n    kind: micro\n    benchmark: simd/mix\n"
-          "    axes: [level]\n    matrix:\n      level: [scalar]\n    params:\n      arg: 160\n"
-          "  - id: mix-both\n    kind: micro\n    benchmark: simd/mix\n"
-          "    axes: [level]\n    matrix:\n      level: [scalar]\n",
-          f);
-    assert_int_equal(fclose(f), 0);
+    write_text(
+        path, "name: axes\nrepetitions: 1\nworkloads:\n"
+              "  - id: mix\n    kind: micro\n    benchmark: simd/mix\n"
+              "    axes: [level]\n    matrix:\n      level: [scalar]\n    params:\n      arg: 160\n"
+              "  - id: mix-both\n    kind: micro\n    benchmark: simd/mix\n"
+              "    axes: [level]\n    matrix:\n      level: [scalar]\n");
     run_voxbench(args);
     assert_true(log_contains("mix arg=160 level=scalar rep 1/1: ok"));
     assert_true(log_contains("matched 2 runs of simd/mix"));
