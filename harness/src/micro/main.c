@@ -130,7 +130,8 @@ int main(int argc, char **argv)
     argv[argc] = NULL;
 
     if (vox_micro_alloc_register(&opts) || vox_micro_exec_register(&opts) ||
-        vox_micro_media_register(&opts) || vox_micro_simd_register(&opts))
+        vox_micro_media_register(&opts) || vox_micro_simd_register(&opts) ||
+        vox_micro_store_register(&opts))
         goto out;
     if (vox_gb_run(&argc, argv, &res) < 0) {
         usage(stderr);

@@ -45,6 +45,9 @@ void vox_micro_media_cleanup(void);
 
 /* SIMD kernels: "simd/<kernel>/<level>/<samples>" for every level this CPU runs (samples/s). */
 int vox_micro_simd_register(const struct vox_micro_opts *opts);
+
+/* Session containers (micro_store.c): map lookups, LRU hits, RTP port get+put. */
+int vox_micro_store_register(const struct vox_micro_opts *opts);
 void vox_micro_simd_cleanup(void);
 
 /* Applies the shared timing options (quick, fixed iterations) to a registered benchmark. */
