@@ -131,6 +131,9 @@ static void compare_flags_planted_regression_not_noise(void **st)
     const char *args_slow[] = {"compare", base, slow, NULL};
     const char *args_gate[] = {"compare", base, slow, "--stable-only", NULL};
     const char *args_fewer[] = {"compare", base, fewer, "--stable-only", NULL};
+    const char *args_wide[] = {"compare", base, slow, "--threshold-measured", "20", NULL};
+    const char *args_wide_all[] = {
+        "compare", base, slow, "--threshold", "10", "--threshold-measured", "20", NULL};
 
     (void)st;
     snprintf(base, sizeof(base), "%s/base.json", tmpdir);
@@ -152,6 +155,13 @@ static void compare_flags_planted_regression_not_noise(void **st)
     assert_false(log_contains("real_ns"));
     expect_exit(args_fewer, 0);
     assert_true(log_contains("improved"));
+    /* A wider floor for measured metrics spares the 10% timing shift, not the 8% count. */
+    expect_exit(args_wide, 2);
+    assert_true(log_contains("instructions"));
+    assert_false(log_contains("real_ns"));
+    assert_true(log_contains("5.0% (counts), 20.0% (measured)"));
+    expect_exit(args_wide_all, 0);
+    assert_true(log_contains("0 regressed"));
 }
 
 static void compare_rejects_bad_input(void **st)
@@ -160,6 +170,7 @@ static void compare_rejects_bad_input(void **st)
     const char *args_missing[] = {"compare", base, "/nonexistent.json", NULL};
     const char *args_junk[] = {"compare", base, junk, NULL};
     const char *args_usage[] = {"compare", base, NULL};
+    const char *args_bad_floor[] = {"compare", base, base, "--threshold-measured", "x", NULL};
     FILE *f;
 
     (void)st;
@@ -175,6 +186,8 @@ static void compare_rejects_bad_input(void **st)
     expect_exit(args_junk, 1);
     assert_true(log_contains("not valid JSON"));
     expect_exit(args_usage, 1);
+    expect_exit(args_bad_floor, 1);
+    assert_true(log_contains("--threshold-measured takes a percentage"));
 }
 
 static void run_compare_report_end_to_end(void **st)

@@ -62,6 +62,13 @@ struct vox_gb_bench *vox_gb_use_manual_time(struct vox_gb_bench *b);
 bool vox_gb_keep_running(struct vox_gb_state *st);
 /* Counts `n` iterations per call (GB's KeepRunningBatch); the loop body must do n operations. */
 bool vox_gb_keep_running_batch(struct vox_gb_state *st, int64_t n);
+/*
+ * The batch to use with vox_gb_keep_running_batch(): `n`, or the run's fixed iteration count
+ * when that is smaller. GB always completes a batch, so without the clamp a run of 50 and a run
+ * of 100 fixed iterations would both do one batch of `n`, and the callgrind difference the
+ * harness takes between them would count nothing of the benchmark.
+ */
+int64_t vox_gb_batch(const struct vox_gb_state *st, int64_t n);
 int64_t vox_gb_range_arg(const struct vox_gb_state *st, size_t i); /* state.range(i) */
 int vox_gb_thread_index(const struct vox_gb_state *st);
 int vox_gb_thread_count(const struct vox_gb_state *st);

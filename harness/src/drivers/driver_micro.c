@@ -26,7 +26,13 @@
  *                     speedup = time(NAME) / time(value), a same-run ratio (stable).
  */
 
-#define CALLGRIND_ITERATIONS 50
+/*
+ * N for the N and 2N iteration runs. Both must print with the same number of digits: GB names
+ * every benchmark ".../iterations:N" and matches the filter against all of them, so a longer
+ * name costs instructions that are not the benchmark's (50 and 100 did: ~700 per iteration,
+ * and more with every benchmark registered).
+ */
+#define CALLGRIND_ITERATIONS 100
 
 static int micro_check(const struct vox_workload *w, struct vox_diag *diag)
 {
@@ -242,7 +248,8 @@ static int callgrind_total(const char *path, double *out)
 
 /*
  * Instructions per iteration: two callgrind runs of N and 2N iterations; their difference is
- * exactly N iterations, with process start-up and GB's setup cancelled out. Counts are
+ * exactly N iterations, with process start-up and GB's setup cancelled out (batched benchmarks
+ * clamp their batch to the iteration count: vox_gb_batch). Counts are
  * deterministic for a given binary, so one measurement stands for all repetitions.
  */
 static int count_instructions(const struct vox_driver_env *env, const struct vox_workload *w,

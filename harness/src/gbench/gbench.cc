@@ -221,6 +221,11 @@ bool vox_gb_keep_running_batch(struct vox_gb_state *st, int64_t n)
     return S(st).KeepRunningBatch(n);
 }
 
+int64_t vox_gb_batch(const struct vox_gb_state *st, int64_t n)
+{
+    return S(st).max_iterations < n ? S(st).max_iterations : n;
+}
+
 int64_t vox_gb_range_arg(const struct vox_gb_state *st, size_t i)
 {
     return S(st).range(i);

@@ -62,10 +62,11 @@ out:
 static void bm_pair(struct vox_gb_state *st, void *v)
 {
     struct alloc_ctx *c = v;
-    int i;
+    const int64_t batch = vox_gb_batch(st, 1000);
+    int64_t i;
 
-    while (vox_gb_keep_running_batch(st, 1000)) {
-        for (i = 0; i < 1000; i++) {
+    while (vox_gb_keep_running_batch(st, batch)) {
+        for (i = 0; i < batch; i++) {
             int16_t *f = vox_alloc(c->a, FRAME_BYTES);
 
             if (!f) {
@@ -90,10 +91,11 @@ static void bm_mixed(struct vox_gb_state *st, void *v)
     void *live[MIXED_LIVE] = {0};
     uint16_t live_size[MIXED_LIVE] = {0};
     uint32_t seed = 2463534242u + (uint32_t)vox_gb_thread_index(st) * 7919u;
-    int i;
+    const int64_t batch = vox_gb_batch(st, 1000);
+    int64_t i;
 
-    while (vox_gb_keep_running_batch(st, 1000)) {
-        for (i = 0; i < 1000; i++) {
+    while (vox_gb_keep_running_batch(st, batch)) {
+        for (i = 0; i < batch; i++) {
             unsigned k;
 
             /* xorshift32: cheap, and the same sequence for every backend. */
@@ -139,21 +141,12 @@ int vox_micro_alloc_register(const struct vox_micro_opts *opts)
         b = vox_gb_unit(vox_gb_register(name, bm_frames1000, c), VOX_GB_US);
         vox_micro_timing(b, opts);
         snprintf(name, sizeof(name), "alloc/pair/%s", c->backend);
-        /* bm_pair counts 1000 iterations per batch: keep a fixed count a multiple of that. */
-        b = vox_gb_register(name, bm_pair, c);
-        if (opts->iterations > 0)
-            vox_gb_iterations(b, opts->iterations * 1000);
-        else
-            vox_micro_timing(b, opts);
+        vox_micro_timing(vox_gb_register(name, bm_pair, c), opts);
         snprintf(name, sizeof(name), "alloc/mixed/%s", c->backend);
         b = vox_gb_threads(vox_gb_threads(vox_gb_register(name, bm_mixed, c), 1), 2);
         /* With threads GB's default CPU time sums both threads; wall time is what a server
          * feels, so rates come from real time. */
-        vox_gb_use_real_time(b);
-        if (opts->iterations > 0)
-            vox_gb_iterations(b, opts->iterations * 1000);
-        else
-            vox_micro_timing(b, opts);
+        vox_micro_timing(vox_gb_use_real_time(b), opts);
     }
     return 0;
 }

@@ -51,10 +51,11 @@ static void bm_frame(struct vox_gb_state *st, void *v)
 {
     struct frame_ctx *c = v;
     const struct vox_frame *src = &c->source;
-    int i;
+    const int64_t batch = vox_gb_batch(st, BATCH);
+    int64_t i;
 
-    while (vox_gb_keep_running_batch(st, BATCH)) {
-        for (i = 0; i < BATCH; i++) {
+    while (vox_gb_keep_running_batch(st, batch)) {
+        for (i = 0; i < batch; i++) {
             struct vox_frame in, out;
             int rc;
 

@@ -38,10 +38,11 @@ static void bm_gain(struct vox_gb_state *st, void *v)
 {
     const struct vox_simd_ops *o = ((const struct simd_ctx *)v)->ops;
     size_t n = (size_t)vox_gb_range_arg(st, 0);
-    int i;
+    const int64_t batch = vox_gb_batch(st, BATCH);
+    int64_t i;
 
-    while (vox_gb_keep_running_batch(st, BATCH)) {
-        for (i = 0; i < BATCH; i++) {
+    while (vox_gb_keep_running_batch(st, batch)) {
+        for (i = 0; i < batch; i++) {
             o->gain(a, out, n, 6144);
             vox_gb_do_not_optimize(out);
         }
@@ -53,10 +54,11 @@ static void bm_mix(struct vox_gb_state *st, void *v)
 {
     const struct vox_simd_ops *o = ((const struct simd_ctx *)v)->ops;
     size_t n = (size_t)vox_gb_range_arg(st, 0);
-    int i;
+    const int64_t batch = vox_gb_batch(st, BATCH);
+    int64_t i;
 
-    while (vox_gb_keep_running_batch(st, BATCH)) {
-        for (i = 0; i < BATCH; i++) {
+    while (vox_gb_keep_running_batch(st, batch)) {
+        for (i = 0; i < batch; i++) {
             o->mix(a, b, out, n);
             vox_gb_do_not_optimize(out);
         }
@@ -68,10 +70,11 @@ static void bm_rms(struct vox_gb_state *st, void *v)
 {
     const struct vox_simd_ops *o = ((const struct simd_ctx *)v)->ops;
     size_t n = (size_t)vox_gb_range_arg(st, 0);
-    int i;
+    const int64_t batch = vox_gb_batch(st, BATCH);
+    int64_t i;
 
-    while (vox_gb_keep_running_batch(st, BATCH)) {
-        for (i = 0; i < BATCH; i++) {
+    while (vox_gb_keep_running_batch(st, batch)) {
+        for (i = 0; i < batch; i++) {
             double r = vox_simd_rms_from_sum(o->sum_squares(a, n), n);
 
             vox_gb_do_not_optimize(&r);
@@ -84,10 +87,11 @@ static void bm_s16_to_f32(struct vox_gb_state *st, void *v)
 {
     const struct vox_simd_ops *o = ((const struct simd_ctx *)v)->ops;
     size_t n = (size_t)vox_gb_range_arg(st, 0);
-    int i;
+    const int64_t batch = vox_gb_batch(st, BATCH);
+    int64_t i;
 
-    while (vox_gb_keep_running_batch(st, BATCH)) {
-        for (i = 0; i < BATCH; i++) {
+    while (vox_gb_keep_running_batch(st, batch)) {
+        for (i = 0; i < batch; i++) {
             o->s16_to_f32(a, fout, n);
             vox_gb_do_not_optimize(fout);
         }
@@ -99,10 +103,11 @@ static void bm_f32_to_s16(struct vox_gb_state *st, void *v)
 {
     const struct vox_simd_ops *o = ((const struct simd_ctx *)v)->ops;
     size_t n = (size_t)vox_gb_range_arg(st, 0);
-    int i;
+    const int64_t batch = vox_gb_batch(st, BATCH);
+    int64_t i;
 
-    while (vox_gb_keep_running_batch(st, BATCH)) {
-        for (i = 0; i < BATCH; i++) {
+    while (vox_gb_keep_running_batch(st, batch)) {
+        for (i = 0; i < batch; i++) {
             o->f32_to_s16(f, out, n);
             vox_gb_do_not_optimize(out);
         }
@@ -114,10 +119,11 @@ static void bm_interleave(struct vox_gb_state *st, void *v)
 {
     const struct vox_simd_ops *o = ((const struct simd_ctx *)v)->ops;
     size_t n = (size_t)vox_gb_range_arg(st, 0);
-    int i;
+    const int64_t batch = vox_gb_batch(st, BATCH);
+    int64_t i;
 
-    while (vox_gb_keep_running_batch(st, BATCH)) {
-        for (i = 0; i < BATCH; i++) {
+    while (vox_gb_keep_running_batch(st, batch)) {
+        for (i = 0; i < batch; i++) {
             o->interleave(a, b, out, n);
             vox_gb_do_not_optimize(out);
         }
@@ -129,10 +135,11 @@ static void bm_deinterleave(struct vox_gb_state *st, void *v)
 {
     const struct vox_simd_ops *o = ((const struct simd_ctx *)v)->ops;
     size_t n = (size_t)vox_gb_range_arg(st, 0);
-    int i;
+    const int64_t batch = vox_gb_batch(st, BATCH);
+    int64_t i;
 
-    while (vox_gb_keep_running_batch(st, BATCH)) {
-        for (i = 0; i < BATCH; i++) {
+    while (vox_gb_keep_running_batch(st, batch)) {
+        for (i = 0; i < batch; i++) {
             o->deinterleave(st_in, out, out2, n);
             vox_gb_do_not_optimize(out);
             vox_gb_do_not_optimize(out2);

@@ -79,7 +79,8 @@ static void bm_shardmap_get(struct vox_gb_state *st, void *v)
 {
     unsigned pos = (unsigned)vox_gb_thread_index(st) * (ORDER / 2);
     struct vox_shardmap_stats s0 = {0}, s1;
-    int i;
+    const int64_t batch = vox_gb_batch(st, BATCH);
+    int64_t i;
 
     (void)v;
     if (vox_gb_thread_index(st) == 0) {
@@ -95,12 +96,12 @@ static void bm_shardmap_get(struct vox_gb_state *st, void *v)
             vox_shardmap_stats(bench_map, &s0);
         }
     }
-    while (vox_gb_keep_running_batch(st, BATCH)) {
+    while (vox_gb_keep_running_batch(st, batch)) {
         if (!bench_map) {
             vox_gb_skip_with_error(st, "map creation failed");
             break;
         }
-        for (i = 0; i < BATCH; i++) {
+        for (i = 0; i < batch; i++) {
             uint32_t k = order[pos++ & (ORDER - 1)];
             void *s = vox_shardmap_get(bench_map, keys[k], key_lens[k]);
 
@@ -129,7 +130,8 @@ static void bm_lru_get_hit(struct vox_gb_state *st, void *v)
     size_t cap = (size_t)vox_gb_range_arg(st, 0);
     unsigned pos = (unsigned)vox_gb_thread_index(st) * (ORDER / 2);
     struct vox_lru_stats s;
-    int i;
+    const int64_t batch = vox_gb_batch(st, BATCH);
+    int64_t i;
 
     (void)v;
     if (vox_gb_thread_index(st) == 0) {
@@ -162,12 +164,12 @@ static void bm_lru_get_hit(struct vox_gb_state *st, void *v)
             }
         }
     }
-    while (vox_gb_keep_running_batch(st, BATCH)) {
+    while (vox_gb_keep_running_batch(st, batch)) {
         if (!bench_lru) {
             vox_gb_skip_with_error(st, "cache creation failed");
             break;
         }
-        for (i = 0; i < BATCH; i++) {
+        for (i = 0; i < batch; i++) {
             uint32_t k = cached[order[pos++ & (ORDER - 1)] % ncached];
             void *p = vox_lru_get(bench_lru, keys[k], key_lens[k]);
 
@@ -191,15 +193,16 @@ static void bm_portalloc_get_put(struct vox_gb_state *st, void *v)
 {
     struct vox_portalloc *pa = NULL;
     unsigned port;
-    int i;
+    const int64_t batch = vox_gb_batch(st, BATCH);
+    int64_t i;
 
     (void)v;
     if (vox_portalloc_create(NULL, &pa, NULL) != 0) {
         vox_gb_skip_with_error(st, "port allocator creation failed");
         return;
     }
-    while (vox_gb_keep_running_batch(st, BATCH)) {
-        for (i = 0; i < BATCH; i++) {
+    while (vox_gb_keep_running_batch(st, batch)) {
+        for (i = 0; i < batch; i++) {
             if (vox_portalloc_get(pa, &port) != 0) {
                 vox_gb_skip_with_error(st, "no port");
                 goto out;
@@ -214,15 +217,6 @@ out:
 }
 
 /* ---- registration ---------------------------------------------------------------------------- */
-
-/* Fixed iteration counts (callgrind) must be a multiple of the batch. */
-static void timing(struct vox_gb_bench *b, const struct vox_micro_opts *opts)
-{
-    if (opts->iterations > 0)
-        vox_gb_iterations(b, opts->iterations * BATCH);
-    else
-        vox_micro_timing(b, opts);
-}
 
 int vox_micro_store_register(const struct vox_micro_opts *opts)
 {
@@ -240,7 +234,7 @@ int vox_micro_store_register(const struct vox_micro_opts *opts)
     for (i = 0; i < sizeof(shards) / sizeof(shards[0]); i++)
         vox_gb_arg(b, shards[i]);
     /* Wall time: with two threads GB's CPU time sums both. */
-    timing(vox_gb_use_real_time(vox_gb_threads(vox_gb_threads(b, 1), 2)), opts);
+    vox_micro_timing(vox_gb_use_real_time(vox_gb_threads(vox_gb_threads(b, 1), 2)), opts);
 
     b = vox_gb_register("store/lru_get_hit", bm_lru_get_hit, NULL);
     vox_gb_arg_names(b, lru_names, 2);
@@ -251,9 +245,9 @@ int vox_micro_store_register(const struct vox_micro_opts *opts)
             vox_gb_args(b, args, 2);
         }
     }
-    timing(vox_gb_use_real_time(vox_gb_threads(vox_gb_threads(b, 1), 2)), opts);
+    vox_micro_timing(vox_gb_use_real_time(vox_gb_threads(vox_gb_threads(b, 1), 2)), opts);
 
     b = vox_gb_register("store/portalloc_get_put", bm_portalloc_get_put, NULL);
-    timing(b, opts);
+    vox_micro_timing(b, opts);
     return 0;
 }
