@@ -746,6 +746,52 @@ static void test_media_timeout_sends_bye(void **state)
     rm_dir(sv.dir);
 }
 
+/*
+ * The 200 goes before the recording's files are made (call setup does not wait for the disk).
+ * When they cannot be made, the answered call is ended by the server with a BYE that says so.
+ */
+static void test_recording_failure_after_answer(void **state)
+{
+    (void)state;
+    struct srv sv;
+    struct client c;
+    char resp[16384], tag[64];
+    FILE *f;
+
+    srv_start(&sv, NULL);
+    /* the recording directory becomes a file: no session file can be created in it */
+    rm_dir(sv.dir);
+    f = fopen(sv.dir, "w");
+    assert_non_null(f);
+    fclose(f);
+    client_open(&c, sv.sip_port, 0);
+    assert_int_equal(invite(&c, "nodisk@test", "n1", "sendonly", resp, sizeof(resp)), 200);
+    to_tag_of(resp, tag, sizeof(tag));
+    ack(&c, "nodisk@test", 1, tag);
+    size_t n = 0;
+    for (int i = 0; i < 5 && !(n && !strncmp(resp, "BYE ", 4)); i++)
+        n = client_recv(&c, resp, sizeof(resp), 1000);
+    assert_true(n > 0);
+    assert_memory_equal(resp, "BYE ", 4);
+    assert_non_null(strstr(resp, "Reason: SIP;cause=500;text=\"error\""));
+    assert_non_null(strstr(resp, "Call-ID: nodisk@test"));
+    /* the server is still there for the next call, and the failure is counted as such */
+    struct vox_srs_stats st;
+    /* the BYE goes out while the session ends: the counters follow within moments */
+    for (int i = 0; i < 100; i++) {
+        vox_srs_stats(sv.srs, &st);
+        if (st.sessions_active == 0 && st.ended_error == 1)
+            break;
+        usleep(20000);
+    }
+    assert_int_equal(st.sessions_active, 0);
+    assert_int_equal(st.ended_error, 1);
+    assert_int_equal(st.setup_count, 1);
+    client_close(&c);
+    srv_stop(&sv);
+    unlink(sv.dir);
+}
+
 /* A minimal HTTP GET over a socket; returns the status and leaves the body in out. */
 static int http_get(unsigned port, const char *path, char *out, size_t cap)
 {
@@ -896,6 +942,7 @@ int main(void)
         cmocka_unit_test(test_reinvite_pause_resume_remove),
         cmocka_unit_test(test_cancel_and_retransmission),
         cmocka_unit_test(test_media_timeout_sends_bye),
+        cmocka_unit_test(test_recording_failure_after_answer),
         cmocka_unit_test(test_http_api),
     };
     signal(SIGPIPE, SIG_IGN);

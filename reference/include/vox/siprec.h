@@ -145,6 +145,7 @@ struct vox_srs_stats {
     uint64_t retransmissions_in;  /* requests seen again (answered from the transaction) */
     uint64_t retransmissions_out; /* 2xx / BYE retransmitted over UDP */
     uint64_t ended_bye, ended_timeout, ended_cancel, ended_no_ack, ended_shutdown;
+    uint64_t ended_error; /* refused after admission, or unrecordable (files) */
     uint64_t tcp_connections, tcp_active;
     uint64_t setup_ns_sum, setup_count; /* INVITE received -> 200 sent, inside the server */
     uint64_t setup_ns_max;

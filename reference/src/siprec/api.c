@@ -116,10 +116,11 @@ static void metrics(struct vox_srs *s, struct vox_http_response *r)
                     "direction=\"in\"", (double)st.retransmissions_in);
     vox_prom_metric(b, "vox_siprec_retransmissions_total", "counter", "Retransmissions",
                     "direction=\"out\"", (double)st.retransmissions_out);
-    static const char *const reasons[] = {"bye", "timeout", "cancel", "no_ack", "shutdown"};
-    const uint64_t ended[] = {st.ended_bye, st.ended_timeout, st.ended_cancel, st.ended_no_ack,
-                              st.ended_shutdown};
-    for (size_t i = 0; i < 5; i++) {
+    static const char *const reasons[] = {"bye",    "timeout",  "cancel",
+                                          "no_ack", "shutdown", "error"};
+    const uint64_t ended[] = {st.ended_bye,    st.ended_timeout,  st.ended_cancel,
+                              st.ended_no_ack, st.ended_shutdown, st.ended_error};
+    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
         snprintf(labels, sizeof(labels), "reason=\"%s\"", reasons[i]);
         vox_prom_metric(b, "vox_siprec_sessions_ended_total", "counter", "Sessions ended", labels,
                         (double)ended[i]);

@@ -244,7 +244,10 @@ static void send_bye(struct vox_srs *s, struct srs_session *ss, const char *why)
     snprintf(cseq, sizeof(cseq), "%u BYE", ++ss->local_cseq);
     /* RFC 3326: say why the recorder hangs up */
     snprintf(reason, sizeof(reason), "SIP;cause=%s;text=\"%s\"",
-             !strcmp(why, "timeout") ? "408" : "200", why);
+             !strcmp(why, "timeout") ? "408"
+             : !strcmp(why, "error") ? "500"
+                                     : "200",
+             why);
     f[n++] = (struct vox_sip_field){"Via", via};
     f[n++] = (struct vox_sip_field){"Max-Forwards", "70"};
     if (ss->route[0])
@@ -330,6 +333,8 @@ static void finish(struct vox_srs *s, struct srs_session *ss, const char *reason
         atomic_fetch_add(&s->c.ended_cancel, 1);
     else if (!strcmp(reason, "no-ack"))
         atomic_fetch_add(&s->c.ended_no_ack, 1);
+    else if (!strcmp(reason, "error"))
+        atomic_fetch_add(&s->c.ended_error, 1);
     else
         atomic_fetch_add(&s->c.ended_shutdown, 1);
     srs_log(s, 1, "session %s ended (%s) after %.1f s", ss->call_id, reason,
@@ -524,10 +529,13 @@ static size_t answer_pts(const struct vox_sdp_media *m, struct vox_rec_pt *pts, 
     return n;
 }
 
-/* Allocates an RTP port and binds a socket to it. Returns the fd or a negative code. */
+/* Allocates an RTP port and binds a socket to it. Returns the fd or a negative code. Ports
+ * another program holds are set aside (vox_portalloc_reject) and the next is tried: a media
+ * relay or a second recorder on the host can hold a long run of the range, so the search goes
+ * on for up to 256 of them per stream (16 gave up beside a second server holding 40). */
 static int open_rtp(struct vox_srs *s, unsigned *port_out)
 {
-    for (int attempt = 0; attempt < 16; attempt++) {
+    for (int attempt = 0; attempt < 256; attempt++) {
         unsigned port;
         int rc = vox_portalloc_get(s->ports, &port);
         if (rc < 0)
@@ -583,21 +591,43 @@ static char *meta_json(const struct srs_session *ss)
     return ss->meta ? vox_rsmeta_json(ss->meta) : NULL;
 }
 
-/*
- * Applies an SDP offer to the session: new m= lines get a port and a recorder stream, port 0
- * stops a stream, directions pause and resume, codec changes reach the recorder. Writes the
- * answer to `answer`. Session lock held. Returns 0, VOX_ELIMIT (no RTP port: 503) or another
- * negative code with diag.
- */
-static int apply_offer(struct vox_srs *s, struct srs_session *ss, const struct vox_sdp *offer,
-                       char *answer, size_t cap, size_t *answer_len, struct vox_diag *diag)
-{
+/* What the first half of an offer leaves for the second: the new streams' sockets and ports,
+ * and the answer as parsed (its payload types per stream). */
+struct offer_state {
     unsigned ports[VOX_SDP_MAX_MEDIA];
     int fds[VOX_SDP_MAX_MEDIA];
+    struct vox_sdp *ans;
+};
+
+/* Closes the sockets the second half did not take and frees the parsed answer. */
+static void offer_release(struct vox_srs *s, const struct vox_sdp *offer, struct offer_state *os)
+{
+    for (size_t i = 0; i < offer->nmedia; i++)
+        if (os->fds[i] >= 0) {
+            close(os->fds[i]);
+            vox_portalloc_put(s->ports, os->ports[i]);
+            os->fds[i] = -1;
+        }
+    free(os->ans);
+    os->ans = NULL;
+}
+
+/*
+ * The first half of an SDP offer: a port and a bound RTP socket for each new audio m= line,
+ * and the answer, written to `answer`. Nothing reaches the recorder yet, so a new session can
+ * send its 200 before its files exist. Session lock held. Returns 0, VOX_ELIMIT (no RTP port:
+ * 503) or another negative code with diag; on failure `os` holds nothing.
+ */
+static int offer_answer(struct vox_srs *s, struct srs_session *ss, const struct vox_sdp *offer,
+                        char *answer, size_t cap, size_t *answer_len, struct offer_state *os,
+                        struct vox_diag *diag)
+{
     size_t i;
     int rc = 0;
-    struct vox_sdp *ans = NULL;
 
+    os->ans = NULL;
+    for (i = 0; i < VOX_SDP_MAX_MEDIA; i++)
+        os->fds[i] = -1;
     if (offer->nmedia > SRS_MAX_STREAMS) {
         vox_diag_set(diag, "%zu m= lines; this recorder takes at most %d", offer->nmedia,
                      SRS_MAX_STREAMS);
@@ -606,23 +636,23 @@ static int apply_offer(struct vox_srs *s, struct srs_session *ss, const struct v
     for (i = 0; i < offer->nmedia; i++) {
         const struct vox_sdp_media *m = &offer->media[i];
         bool wanted = m->port != 0 && vox_str_ieq(m->type, "audio");
-        fds[i] = -1;
-        ports[i] = i < ss->nstreams ? ss->streams[i].port : 0;
-        if (wanted && !ports[i]) {
-            fds[i] = open_rtp(s, &ports[i]);
-            if (fds[i] < 0) {
-                rc = fds[i];
+        os->ports[i] = i < ss->nstreams ? ss->streams[i].port : 0;
+        if (wanted && !os->ports[i]) {
+            int fd = open_rtp(s, &os->ports[i]);
+            if (fd < 0) {
+                rc = fd;
                 vox_diag_set(diag, "no free RTP port in %u-%u (%s)", s->cfg.rtp_port_min,
                              s->cfg.rtp_port_max, vox_strerror(rc));
                 goto fail;
             }
+            os->fds[i] = fd;
         } else if (!wanted) {
-            ports[i] = 0;
+            os->ports[i] = 0;
         }
     }
     struct vox_sdp_answer_config acfg = {
         .address = s->cfg.media_host,
-        .ports = ports,
+        .ports = os->ports,
         .nports = offer->nmedia,
         .sess_id = ss->created_unix_ms,
         .sess_version = ++ss->sdp_version,
@@ -631,14 +661,27 @@ static int apply_offer(struct vox_srs *s, struct srs_session *ss, const struct v
     rc = vox_sdp_answer(offer, &acfg, answer, cap, answer_len, diag);
     if (rc < 0)
         goto fail;
-    ans = malloc(sizeof(*ans));
-    if (!ans || vox_sdp_parse(answer, *answer_len, ans, diag) < 0) {
-        rc = ans ? VOX_EINVAL : VOX_ENOMEM;
+    os->ans = malloc(sizeof(*os->ans));
+    if (!os->ans || vox_sdp_parse(answer, *answer_len, os->ans, diag) < 0) {
+        rc = os->ans ? VOX_EINVAL : VOX_ENOMEM;
         goto fail;
     }
-    for (i = 0; i < offer->nmedia; i++) {
+    return 0;
+fail:
+    offer_release(s, offer, os);
+    return rc;
+}
+
+/*
+ * The second half: new streams go to the recorder (ss->rec), port 0 stops a stream, directions
+ * pause and resume, codec changes reach the recorder. Releases `os`. Session lock held.
+ */
+static void offer_record(struct vox_srs *s, struct srs_session *ss, const struct vox_sdp *offer,
+                         struct offer_state *os)
+{
+    for (size_t i = 0; i < offer->nmedia; i++) {
         struct srs_stream *st = &ss->streams[i];
-        const struct vox_sdp_media *am = &ans->media[i];
+        const struct vox_sdp_media *am = &os->ans->media[i];
         struct vox_rec_pt pts[16];
         size_t npts = am->port ? answer_pts(am, pts, 16) : 0;
         bool paused = paused_dir(vox_sdp_media_dir(offer, i));
@@ -647,20 +690,17 @@ static int apply_offer(struct vox_srs *s, struct srs_session *ss, const struct v
             memset(st, 0, sizeof(*st));
             ss->nstreams = i + 1;
         }
-        if (fds[i] >= 0) {
+        if (os->fds[i] >= 0) {
             /* a new stream, or a stopped one offered again */
             unsigned index;
             stream_label(&offer->media[i], i, st->label, sizeof(st->label));
-            if (!am->port ||
-                vox_rec_stream_add(ss->rec, st->label, fds[i], ports[i], pts, npts, &index) < 0) {
-                close(fds[i]);
-                vox_portalloc_put(s->ports, ports[i]);
-                fds[i] = -1;
-                st->port = 0;
+            if (!am->port || vox_rec_stream_add(ss->rec, st->label, os->fds[i], os->ports[i], pts,
+                                                npts, &index) < 0) {
+                st->port = 0; /* offer_release closes it */
                 continue;
             }
-            fds[i] = -1;
-            st->port = ports[i];
+            os->fds[i] = -1;
+            st->port = os->ports[i];
             st->rec_index = index;
             st->recording = true;
             st->paused = false;
@@ -679,15 +719,19 @@ static int apply_offer(struct vox_srs *s, struct srs_session *ss, const struct v
             st->paused = paused;
         }
     }
-    free(ans);
-    return 0;
-fail:
-    free(ans);
-    for (i = 0; i < offer->nmedia; i++)
-        if (fds[i] >= 0) {
-            close(fds[i]);
-            vox_portalloc_put(s->ports, ports[i]);
-        }
+    offer_release(s, offer, os);
+}
+
+/* Both halves at once, for offers inside a dialog (re-INVITE, UPDATE): answers describe what
+ * the recorder already does. Same returns as offer_answer. */
+static int apply_offer(struct vox_srs *s, struct srs_session *ss, const struct vox_sdp *offer,
+                       char *answer, size_t cap, size_t *answer_len, struct vox_diag *diag)
+{
+    struct offer_state os;
+    int rc = offer_answer(s, ss, offer, answer, cap, answer_len, &os, diag);
+
+    if (rc == 0)
+        offer_record(s, ss, offer, &os);
     return rc;
 }
 
@@ -805,6 +849,7 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
     char answer[4096], tag[24];
     size_t answer_len = 0;
     struct vox_sip_via via;
+    struct offer_state os;
     int rc;
 
     atomic_fetch_add(&s->c.invites, 1);
@@ -871,6 +916,9 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
         ss = NULL;
         goto out;
     }
+    /* A reference of our own until the end: once the lock is let go, a shutdown can end the
+     * session and drop the map's before a refusal below has queued its end. */
+    srs_session_ref(ss);
     vox_lru_put(s->cache, ss->call_id, ss->call_id_len, ss);
     atomic_fetch_add(&s->c.sessions_total, 1);
     atomic_fetch_add(&s->calls_window[(vox_clock_ns() / 1000000000u) % 16], 1);
@@ -883,12 +931,7 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
         if (ss->meta)
             memcpy(ss->meta, &offer->meta, sizeof(*ss->meta));
     }
-    char *json = meta_json(ss);
-    struct vox_rec_session_config rcfg = {ss->call_id, ss->call_id, json, ss};
-    rc = vox_rec_session_open(s->rec, &rcfg, &ss->rec, &diag);
-    free(json);
-    if (rc == 0)
-        rc = apply_offer(s, ss, sdp, answer, sizeof(answer), &answer_len, &diag);
+    rc = offer_answer(s, ss, sdp, answer, sizeof(answer), &answer_len, &os, &diag);
     if (rc < 0) {
         int status = rc == VOX_ELIMIT || rc == VOX_EBUSY ? 503 : 500;
         if (status == 503)
@@ -904,6 +947,43 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
         memcpy(ss->last_answer, answer, answer_len);
         ss->last_answer[answer_len] = 0;
     }
+    if (!s->cfg.answer_delay_ms) {
+        /* The 200 goes as soon as the RTP sockets are bound; the recording's files are made
+         * after it (they cost more than the rest of the setup on a slow disk, and media that
+         * arrives meanwhile waits in the bound sockets). Requests of the dialog wait for the
+         * session lock, so none sees it half made. */
+        respond_full(s, peer, msg, 200, NULL, ss->local_tag, NULL, 0, "application/sdp",
+                     (struct vox_str){answer, answer_len}, &ss->final_msg, &ss->final_len);
+        ss->final_status = 200;
+        ss->state = SRS_ANSWERED;
+        uint64_t now = vox_clock_ns();
+        uint64_t setup = now - rx_ns;
+        atomic_fetch_add(&s->c.setup_ns_sum, setup);
+        atomic_fetch_add(&s->c.setup_count, 1);
+        srs_max_u64(&s->c.setup_ns_max, setup);
+        ss->retx_interval_ms = SRS_T1_MS;
+        ss->next_retx_ns = now + (uint64_t)SRS_T1_MS * 1000000u;
+        ss->ack_deadline_ns = now + (uint64_t)SRS_ACK_WAIT_MS * 1000000u;
+        timers_add(s, ss);
+    }
+    char *json = meta_json(ss);
+    struct vox_rec_session_config rcfg = {ss->call_id, ss->call_id, json, ss};
+    rc = vox_rec_session_open(s->rec, &rcfg, &ss->rec, &diag);
+    free(json);
+    if (rc < 0) {
+        offer_release(s, sdp, &os);
+        srs_log(s, 0, "session %s: cannot record: %s", ss->call_id,
+                diag.text[0] ? diag.text : vox_strerror(rc));
+        if (ss->state != SRS_ANSWERED)
+            reject_warn(s, peer, msg, rc == VOX_ELIMIT || rc == VOX_EBUSY ? 503 : 500,
+                        diag.text[0] ? diag.text : vox_strerror(rc));
+        /* answered already: the recorder hangs up, and its BYE says why */
+        mark_end(ss, "error", ss->state == SRS_ANSWERED);
+        pthread_mutex_unlock(&ss->lock);
+        defer_push(s, ss);
+        goto out;
+    }
+    offer_record(s, ss, sdp, &os);
     if (s->cfg.answer_delay_ms) {
         /* prepare both outcomes now; the timer sends the 200, a CANCEL the 487 */
         char *keep = NULL;
@@ -941,23 +1021,12 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
         pthread_mutex_unlock(&ss->lock);
         goto out;
     }
-    respond_full(s, peer, msg, 200, NULL, ss->local_tag, NULL, 0, "application/sdp",
-                 (struct vox_str){answer, answer_len}, &ss->final_msg, &ss->final_len);
-    ss->final_status = 200;
-    ss->state = SRS_ANSWERED;
-    uint64_t now = vox_clock_ns();
-    uint64_t setup = now - rx_ns;
-    atomic_fetch_add(&s->c.setup_ns_sum, setup);
-    atomic_fetch_add(&s->c.setup_count, 1);
-    srs_max_u64(&s->c.setup_ns_max, setup);
-    ss->retx_interval_ms = SRS_T1_MS;
-    ss->next_retx_ns = now + (uint64_t)SRS_T1_MS * 1000000u;
-    ss->ack_deadline_ns = now + (uint64_t)SRS_ACK_WAIT_MS * 1000000u;
-    timers_add(s, ss);
     srs_log(s, 1, "session %s started: %zu stream(s), metadata %s", ss->call_id, ss->nstreams,
             ss->meta ? vox_rsmeta_dialect_name(ss->meta->dialect) : "none");
     pthread_mutex_unlock(&ss->lock);
 out:
+    if (ss)
+        srs_session_unref(ss);
     free(offer);
     free(sdp);
 }

@@ -147,6 +147,7 @@ struct srs_counters {
     SRS_COUNTER(ended_timeout)
     SRS_COUNTER(ended_cancel)
     SRS_COUNTER(ended_no_ack)
+    SRS_COUNTER(ended_error)
     SRS_COUNTER(ended_shutdown)
     SRS_COUNTER(tcp_connections)
     SRS_COUNTER(tcp_active)

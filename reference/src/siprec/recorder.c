@@ -587,7 +587,7 @@ int vox_rec_session_open(struct vox_rec_engine *e, const struct vox_rec_session_
     }
     if ((rc = rec_wav_open(s, "", 2, &s->mix, diag)) < 0)
         goto fail;
-    if ((rc = rec_json_write(s, s->start_ns)) < 0) {
+    if ((rc = rec_json_write(s, s->start_ns, false)) < 0) {
         vox_diag_set(diag, "recorder: cannot write %s/%s.json: %s", e->dir, s->stem,
                      vox_strerror(rc));
         goto fail;

@@ -258,7 +258,7 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-int rec_json_write(struct vox_rec_session *s, uint64_t now_ns)
+int rec_json_write(struct vox_rec_session *s, uint64_t now_ns, bool durable)
 {
     char path[4400], tmp[4400];
     char *text;
@@ -286,7 +286,7 @@ int rec_json_write(struct vox_rec_session *s, uint64_t now_ns)
     rc = write_all(fd, text, strlen(text));
     if (!rc)
         rc = write_all(fd, "\n", 1);
-    if (!rc && fsync(fd) < 0)
+    if (!rc && durable && fsync(fd) < 0)
         rc = VOX__ERR(errno);
     if (close(fd) < 0 && !rc)
         rc = VOX__ERR(errno);

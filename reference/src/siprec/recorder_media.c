@@ -882,7 +882,7 @@ void rec_session_step(struct vox_rec_session *s, struct rec_scratch *sc,
     pthread_mutex_unlock(&s->mu);
     /* a failed rewrite is tried again once a second, and counted once until it succeeds */
     if (pd.json || (s->json_failed && now >= s->json_retry_ns)) {
-        int rc = rec_json_write(s, now);
+        int rc = rec_json_write(s, now, true);
 
         if (rc < 0 && !s->json_failed)
             rec_session_file_error(s, ".json", rc);
@@ -937,7 +937,7 @@ int rec_session_finish(struct vox_rec_session *s, struct rec_scratch *sc,
     pthread_mutex_lock(&s->mu);
     publish(s, now);
     pthread_mutex_unlock(&s->mu);
-    rc = rec_json_write(s, now);
+    rc = rec_json_write(s, now, true);
     if (rc < 0)
         rec_session_file_error(s, ".json", rc);
     return s->write_errors > errors ? VOX_EIO : 0;
