@@ -49,10 +49,11 @@ static int run_voxbench(const char *const *args)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static const char *log_text(void)
+/* The first 256 KiB of a file ("" when it cannot be read), in a buffer the next call reuses. */
+static const char *file_text(const char *path)
 {
-    static char buf[65536];
-    FILE *f = fopen(out_log, "r");
+    static char buf[1 << 18];
+    FILE *f = fopen(path, "r");
     size_t n;
 
     buf[0] = '\0';
@@ -62,6 +63,11 @@ static const char *log_text(void)
     buf[n] = '\0';
     fclose(f);
     return buf;
+}
+
+static const char *log_text(void)
+{
+    return file_text(out_log);
 }
 
 static int log_contains(const char *needle)
@@ -200,6 +206,7 @@ static void run_compare_report_end_to_end(void **st)
     struct vox_results r;
     struct vox_diag d = {{0}};
     const struct vox_metric *m;
+    const struct vox_run *run;
     struct stat sb;
     size_t i;
 
@@ -209,8 +216,8 @@ static void run_compare_report_end_to_end(void **st)
     expect_exit(args_run, 0);
     assert_int_equal(vox_results_read(out, &r, &d), 0);
     assert_string_equal(r.suite, "smoke");
-    /* alloc-pair x {system, pool} + frames x {20, 40 streams} */
-    assert_int_equal(r.nruns, 4);
+    /* alloc-pair x {system, pool} + frames x {20, 40 streams} + 10 SIPREC calls under SIPp */
+    assert_int_equal(r.nruns, 5);
     for (i = 0; i < r.nruns; i++) {
         assert_true(r.runs[i].ok);
         assert_int_equal(r.runs[i].repetitions, 2);
@@ -228,6 +235,16 @@ static void run_compare_report_end_to_end(void **st)
     assert_non_null(m);
     /* 40 streams of 20 ms frames: 2000 frames/s, give or take start and end. */
     assert_true(vox_metric_median(m) > 1500 && vox_metric_median(m) < 2100);
+    /* The sipp workload: all 10 calls answered and ended by the real server, none failed. */
+    run = vox_results_find_run(&r, "siprec-smoke",
+                               "alloc=pool call_seconds=1 concurrency=10 exec=steal rate=20");
+    assert_non_null(run);
+    m = vox_run_find_metric(run, "calls_successful");
+    assert_non_null(m);
+    assert_true(vox_metric_median(m) == 10);
+    m = vox_run_find_metric(run, "calls_failed");
+    assert_non_null(m);
+    assert_true(vox_metric_median(m) == 0);
     vox_results_free(&r);
 
     expect_exit(args_cmp, 0);
@@ -235,6 +252,7 @@ static void run_compare_report_end_to_end(void **st)
     snprintf(file, sizeof(file), "%s/report.md", report);
     assert_int_equal(stat(file, &sb), 0);
     assert_true(sb.st_size > 100);
+    assert_non_null(strstr(file_text(file), "### SIPREC sessions"));
     snprintf(file, sizeof(file), "%s/report.html", report);
     assert_int_equal(stat(file, &sb), 0);
 

@@ -19,6 +19,7 @@ volatile sig_atomic_t vox_driver_cancel;
 static const struct vox_driver_ops *const drivers[] = {
     &vox__driver_micro,
     &vox__driver_frames,
+    &vox__driver_sipp,
 };
 
 const struct vox_driver_ops *vox_driver_find(const char *kind)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Workload drivers: one per workload kind (micro, frames; later sipp, pcap, stt). */
+/* Workload drivers: one per workload kind (micro, frames, sipp; later pcap, stt). */
 #ifndef VOX_DRIVER_H
 #define VOX_DRIVER_H
 
@@ -44,6 +44,7 @@ const struct vox_driver_ops *vox_driver_at(size_t i);
 
 extern const struct vox_driver_ops vox__driver_micro;
 extern const struct vox_driver_ops vox__driver_frames;
+extern const struct vox_driver_ops vox__driver_sipp;
 
 /* ---- running child processes ---------------------------------------------------------------- */
 
@@ -76,5 +77,48 @@ int vox_driver_push_usage(struct vox_run *run, const struct vox_child_usage *u);
 
 /* The last `max` bytes of a file (a child's stderr) for error messages, into buf. */
 void vox_driver_tail(const char *path, char *buf, size_t len);
+
+/* ---- the sipp driver's readers (driver_sipp.c), declared for its tests -------------------- */
+
+struct vox_hist;
+
+/* The cumulative counters of the last row of a SIPp -trace_stat file (';'-separated). */
+struct vox__sipp_stat {
+    double created;           /* TotalCallCreated */
+    double successful;        /* SuccessfulCall(C) */
+    double failed;            /* FailedCall(C) */
+    double retransmissions;   /* Retransmissions(C) */
+    double failed_timeout;    /* FailedMaxUDPRetrans(C) + FailedTimeoutOnRecv(C) */
+    double failed_transport;  /* FailedTcpConnect, FailedTcpClosed, FailedCannotSendMessage (C) */
+    double failed_unexpected; /* FailedUnexpectedMessage, FailedCallRejected, FailedRegexp* (C) */
+    size_t rows;              /* data rows in the file */
+};
+
+/* Reads `path`. 0, VOX_EIO (cannot open), VOX_EMALFORMED (no data row, or no
+ * TotalCallCreated/SuccessfulCall(C)/FailedCall(C) column), VOX_ENOMEM; `diag` says which. */
+int vox__sipp_parse_stat(const char *path, struct vox__sipp_stat *out, struct vox_diag *diag);
+
+/* The samples of one timer of a SIPp -trace_rtt file ("Date_ms;response_time_ms;rtd_no"). */
+struct vox__sipp_rtt {
+    struct vox_hist *hist; /* response times in ns (owned: vox_hist_destroy) */
+    size_t count;          /* samples of that timer */
+    double first_ms;       /* Date_ms of the first and last sample (NAN when none) */
+    double last_ms;
+};
+
+/* Reads the samples of timer `rtd` from `path`: its name in the scenario (rtd="invite": SIPp
+ * writes the name), or its number for unnamed timers ("1"). 0, VOX_EIO, VOX_EMALFORMED (a line
+ * whose date is not a number, with its line number in `diag`), VOX_ENOMEM. */
+int vox__sipp_parse_rtt(const char *path, const char *rtd, struct vox__sipp_rtt *out,
+                        struct vox_diag *diag);
+
+/* The value of the Prometheus sample `name` ({labels} as written, or NULL) in exposition text,
+ * or NAN when it is absent. */
+double vox__sipp_prom_value(const char *text, const char *name, const char *labels);
+
+/* The steady state of a run: first..last sample at which `sessions` (one per sample, -1 for
+ * unknown) reached 95% of `target`, else 95% of its peak. False when no two samples qualify. */
+bool vox__sipp_steady_window(const long *sessions, size_t n, unsigned target, size_t *first,
+                             size_t *last);
 
 #endif /* VOX_DRIVER_H */

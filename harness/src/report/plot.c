@@ -597,22 +597,34 @@ static bool runs_of(const struct vox_run *run, const char *workload)
     return strcmp(run->workload, workload) == 0;
 }
 
+/* A run's load axis: frames' `streams`, or the sipp driver's `concurrency` (both the Go guide's
+ * "Concurrent Sessions"). */
+static const char *load_key(const struct vox_run *run)
+{
+    return !vox_run_param(run, LOAD_PARAM) && vox_run_param(run, "concurrency") ? "concurrency"
+                                                                                : LOAD_PARAM;
+}
+
 /* Latency by percentile, one plot per workload and load level, one line per config and file. */
 static int plot_latency(struct plot_ctx *c, const char *workload)
 {
     struct vox__strset levels = {0};
     struct xy_series *sv = NULL;
     size_t f, i, l, k, ns = 0, total = 0;
+    const char *key = LOAD_PARAM;
     double ymax;
     int rc = 0;
 
     for (f = 0; f < c->nfiles; f++)
         for (i = 0; i < c->files[f]->nruns; i++) {
             const struct vox_run *run = &c->files[f]->runs[i];
-            const char *lv = vox_run_param(run, LOAD_PARAM);
+            const char *lv;
 
-            if (runs_of(run, workload) && run->npercentiles &&
-                (rc = vox__strset_add(&levels, lv ? lv : "")))
+            if (!runs_of(run, workload) || !run->npercentiles)
+                continue;
+            key = load_key(run);
+            lv = vox_run_param(run, key);
+            if ((rc = vox__strset_add(&levels, lv ? lv : "")))
                 goto out;
         }
     if (levels.n > 1)
@@ -632,13 +644,13 @@ static int plot_latency(struct plot_ctx *c, const char *workload)
         for (f = 0; f < c->nfiles; f++)
             for (i = 0; i < c->files[f]->nruns; i++) {
                 const struct vox_run *run = &c->files[f]->runs[i];
-                const char *lv = vox_run_param(run, LOAD_PARAM);
+                const char *lv = vox_run_param(run, key);
                 char cfg[256];
 
                 if (!runs_of(run, workload) || !run->npercentiles ||
                     strcmp(lv ? lv : "", levels.v[l]) != 0)
                     continue;
-                vox__report_config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
+                vox__report_config_without(run, key, cfg, sizeof(cfg));
                 series_title(c, f, cfg, sv[ns].title, sizeof(sv[ns].title));
                 for (k = 0; k < run->npercentiles; k++) {
                     double p = run->percentiles[k].pct;
@@ -654,9 +666,10 @@ static int plot_latency(struct plot_ctx *c, const char *workload)
                 ns++;
             }
         if (levels.v[l][0]) {
-            snprintf(base, sizeof(base), "latency-%s-%s-%s", workload, LOAD_PARAM, levels.v[l]);
-            snprintf(title, sizeof(title), "Latency by percentile: %s, %s=%s", workload, LOAD_PARAM,
-                     levels.v[l]);
+            snprintf(base, sizeof(base), "latency-%s-%s-%s", workload, key, levels.v[l]);
+            snprintf(title, sizeof(title), "%s by percentile: %s, %s=%s",
+                     strcmp(key, "concurrency") == 0 ? "Call setup (INVITE to 200)" : "Latency",
+                     workload, key, levels.v[l]);
         } else {
             snprintf(base, sizeof(base), "latency-%s", workload);
             snprintf(title, sizeof(title), "Latency by percentile: %s", workload);
@@ -708,7 +721,7 @@ static void join(char *dst, size_t cap, const char *part)
 /* A bar chart's cluster: the config without its load level, which becomes a series. */
 static void bar_row(const struct vox_run *run, char *dst, size_t cap)
 {
-    vox__report_config_without(run, LOAD_PARAM, dst, cap);
+    vox__report_config_without(run, load_key(run), dst, cap);
     if (!dst[0])
         snprintf(dst, cap, "(default config)");
 }
@@ -717,12 +730,12 @@ static void bar_row(const struct vox_run *run, char *dst, size_t cap)
 static void bar_series(const struct plot_ctx *c, size_t file, const char *mtitle, bool several,
                        const struct vox_run *run, char *dst, size_t cap)
 {
-    const char *lv = vox_run_param(run, LOAD_PARAM);
+    const char *lv = vox_run_param(run, load_key(run));
     char level[128] = "";
 
     dst[0] = '\0';
     if (lv)
-        snprintf(level, sizeof(level), "%s=%s", LOAD_PARAM, lv);
+        snprintf(level, sizeof(level), "%s=%s", load_key(run), lv);
     join(dst, cap, label_prefix(c, file));
     join(dst, cap, several ? mtitle : "");
     join(dst, cap, level);
@@ -798,7 +811,8 @@ static int plot_memory(struct plot_ctx *c, const char *workload)
 {
     struct vox__strset keys = {0};
     struct xy_series *sv = NULL;
-    char name[256], base[200], title[300];
+    char name[256], base[200], title[300], xlabel[64];
+    const char *load = LOAD_PARAM;
     size_t f, i, k, j;
     int rc = 0;
 
@@ -807,10 +821,11 @@ static int plot_memory(struct plot_ctx *c, const char *workload)
             const struct vox_run *run = &c->files[f]->runs[i];
             char cfg[256], key[TITLE_MAX];
 
-            if (!runs_of(run, workload) || !vox_run_param(run, LOAD_PARAM) ||
+            if (!runs_of(run, workload) || !vox_run_param(run, load_key(run)) ||
                 !vox_run_find_metric(run, "rss_peak_bytes"))
                 continue;
-            vox__report_config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
+            load = load_key(run);
+            vox__report_config_without(run, load, cfg, sizeof(cfg));
             series_title(c, f, cfg, key, sizeof(key));
             if ((rc = vox__strset_add(&keys, key)))
                 goto out;
@@ -825,14 +840,14 @@ static int plot_memory(struct plot_ctx *c, const char *workload)
     for (f = 0; f < c->nfiles; f++)
         for (i = 0; i < c->files[f]->nruns; i++) {
             const struct vox_run *run = &c->files[f]->runs[i];
-            const char *lv = vox_run_param(run, LOAD_PARAM);
+            const char *lv = vox_run_param(run, load);
             const struct vox_metric *m = vox_run_find_metric(run, "rss_peak_bytes");
             char cfg[256], key[TITLE_MAX];
             long s;
 
             if (!runs_of(run, workload) || !lv || !m || !m->n)
                 continue;
-            vox__report_config_without(run, LOAD_PARAM, cfg, sizeof(cfg));
+            vox__report_config_without(run, load, cfg, sizeof(cfg));
             series_title(c, f, cfg, key, sizeof(key));
             s = vox__strset_find(&keys, key);
             snprintf(sv[s].title, sizeof(sv[s].title), "%s", key);
@@ -853,7 +868,9 @@ static int plot_memory(struct plot_ctx *c, const char *workload)
     snprintf(base, sizeof(base), "memory-%s", workload);
     sanitize(name, sizeof(name), base);
     snprintf(title, sizeof(title), "Peak RSS by load: %s", workload);
-    rc = line_plot(c, name, title, "concurrent " LOAD_PARAM, "peak RSS (MB)", false, sv, keys.n);
+    snprintf(xlabel, sizeof(xlabel), "%s %s", strcmp(load, "concurrency") ? "concurrent" : "call",
+             load);
+    rc = line_plot(c, name, title, xlabel, "peak RSS (MB)", false, sv, keys.n);
 out:
     series_free(sv, keys.n);
     vox__strset_free(&keys);

@@ -410,7 +410,7 @@ static const struct vox_run *find_cell(const struct vox_results *r, const char *
 struct column {
     const char *workload;
     char rest[256];
-    char label[320];
+    char label[330]; /* workload (63) + ", " + a varying_label (255) */
     const char *metric;
     enum vox_metric_dir dir;
     const char *unit;
@@ -776,6 +776,308 @@ out:
     free(runs);
 }
 
+/* ---- the SIPREC tables (sipp workloads) ---------------------------------------------------- */
+
+/* The sipp driver's load axis: the Go SIPREC guide's "Concurrent Sessions". */
+#define SIPP_LEVEL "concurrency"
+
+/* How many distinct values `key` takes in the runs of `workload`. */
+static size_t param_values(const struct vox_results *r, const char *workload, const char *key)
+{
+    struct vox__strset seen = {0};
+    size_t i, n;
+
+    for (i = 0; i < r->nruns; i++) {
+        const char *v = vox_run_param(&r->runs[i], key);
+
+        if (v && strcmp(r->runs[i].workload, workload) == 0 && vox__strset_add(&seen, v) != 0)
+            break;
+    }
+    n = seen.n;
+    vox__strset_free(&seen);
+    return n;
+}
+
+/*
+ * The sipp runs with param `key`, ordered by its numeric value, then in run order. The session
+ * table leaves out the workloads that sweep the cache size (they belong to the cache table);
+ * `cache_table` selects those instead.
+ */
+static size_t sipp_runs(struct doc *d, const struct vox_results *r, const char *key,
+                        bool cache_table, const struct vox_run ***out)
+{
+    const struct vox_run **runs = calloc(r->nruns ? r->nruns : 1, sizeof(*runs));
+    size_t i, j, n = 0;
+
+    *out = runs;
+    if (!runs) {
+        d->err = VOX_ENOMEM;
+        return 0;
+    }
+    for (i = 0; i < r->nruns; i++) {
+        const struct vox_run *run = &r->runs[i];
+
+        if (strcmp(run->kind, "sipp") != 0 || !vox_run_param(run, key) ||
+            (param_values(r, run->workload, "cache_size") > 1) != cache_table)
+            continue;
+        runs[n++] = run;
+    }
+    /* Insertion sort: stable, so configurations keep the order the suite ran them in. */
+    for (i = 1; i < n; i++)
+        for (j = i; j > 0 && strtod(vox_run_param(runs[j - 1], key), NULL) >
+                                 strtod(vox_run_param(runs[j], key), NULL);
+             j--) {
+            const struct vox_run *t = runs[j];
+
+            runs[j] = runs[j - 1];
+            runs[j - 1] = t;
+        }
+    return n;
+}
+
+/* A metric summed over the repetitions (failed calls: every one counts); NAN when absent. */
+static double sum_of(const struct vox_run *run, const char *metric)
+{
+    const struct vox_metric *m = vox_run_find_metric(run, metric);
+    double s = 0;
+    size_t i;
+
+    if (!m || !m->n)
+        return NAN;
+    for (i = 0; i < m->n; i++)
+        s += isfinite(m->values[i]) ? m->values[i] : 0;
+    return s;
+}
+
+/*
+ * "alloc / exec", then the other params that vary within the run's workload (transport=tcp),
+ * and the workload's id when another row of the same level would read the same.
+ */
+static void sipp_config_label(const struct vox_results *r, const struct vox_run *const *rows,
+                              size_t nrows, size_t row, const char *level_key, char *dst,
+                              size_t cap)
+{
+    const struct vox_run *run = rows[row];
+    const char *alloc = vox_run_param(run, "alloc"), *exec = vox_run_param(run, "exec");
+    const char *level = vox_run_param(run, level_key);
+    char vary[256], rest[256] = "";
+    size_t used = 0, k;
+    char *tok, *save = NULL;
+    bool twin = false;
+
+    varying_label(r, run, level_key, vary, sizeof(vary));
+    /* varying_label gives "k=v k=v": keep the ones that are not the backends. */
+    for (tok = strtok_r(vary, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        int n;
+
+        if (strncmp(tok, "alloc=", 6) == 0 || strncmp(tok, "exec=", 5) == 0)
+            continue;
+        n = snprintf(rest + used, sizeof(rest) - used, "%s%s", used ? ", " : "", tok);
+        if (n < 0 || (size_t)n >= sizeof(rest) - used)
+            break;
+        used += (size_t)n;
+    }
+    for (k = 0; k < nrows && !twin; k++) {
+        const char *a = vox_run_param(rows[k], "alloc"), *e = vox_run_param(rows[k], "exec");
+
+        twin = k != row && strcmp(rows[k]->workload, run->workload) != 0 &&
+               strcmp(vox_run_param(rows[k], level_key), level) == 0 &&
+               strcmp(a ? a : "", alloc ? alloc : "") == 0 &&
+               strcmp(e ? e : "", exec ? exec : "") == 0;
+    }
+    snprintf(dst, cap, "%s / %s%s%s%s%s%s", alloc ? alloc : "default", exec ? exec : "default",
+             rest[0] ? ", " : "", rest, twin ? " (" : "", twin ? run->workload : "",
+             twin ? ")" : "");
+}
+
+static void cell_mb(struct doc *d, double bytes)
+{
+    if (!isfinite(bytes))
+        doc_cell(d, NONE);
+    else
+        doc_cell(d, bytes >= 10e6 ? "%.0f MB" : bytes >= 1e6 ? "%.1f MB" : "%.2f MB", bytes / 1e6);
+}
+
+/* A time in ms the way the guide prints it: "0.21 ms", "1.4 ms", "12 ms". */
+static const char *fmt_ms(char *buf, size_t cap, double ms)
+{
+    if (!isfinite(ms))
+        snprintf(buf, cap, NONE);
+    else
+        snprintf(buf, cap,
+                 ms >= 1e4   ? "%.0f s"
+                 : ms >= 1e3 ? "%.1f s"
+                 : ms >= 10  ? "%.0f ms"
+                 : ms >= 1   ? "%.1f ms"
+                             : "%.2f ms",
+                 ms >= 1e3 ? ms / 1e3 : ms);
+    return buf;
+}
+
+/*
+ * The Go SIPREC guide's "Concurrent Sessions | Memory Usage | CPU Usage | Response Time": one
+ * row per load level and backend pair (and other varying params) of every sipp workload in the
+ * file, the guide's own claim as a row above each of its levels, and the calls that failed.
+ */
+static void table_siprec_sessions(struct doc *d, const struct vox_results *r)
+{
+    static const struct {
+        const char *level, *memory, *cpu, *response;
+    } guide[] = {{"100", "50 MB", "15%", "< 1 ms"},
+                 {"500", "180 MB", "45%", "< 2 ms"},
+                 {"1000", "320 MB", "75%", "< 5 ms"}};
+    const struct vox_run **runs = NULL;
+    size_t n = sipp_runs(d, r, SIPP_LEVEL, false, &runs), i, g, failed_runs = 0;
+    const char *shown = "";
+    double failed_total = 0;
+    char a[64], b[64], label[320];
+
+    if (!n)
+        goto out;
+    doc_heading(d, 3, "SIPREC sessions");
+    doc_table(d, 9);
+    doc_cell(d, "Concurrent Sessions");
+    doc_cell(d, "Backends (alloc / exec)");
+    doc_cell(d, "Memory Usage");
+    doc_cell(d, "CPU Usage");
+    doc_cell(d, "Response Time (p50 / p99)");
+    doc_cell(d, "Memory at level");
+    doc_cell(d, "Calls/s");
+    doc_cell(d, "Failed calls");
+    doc_cell(d, "Machine busy");
+    for (i = 0; i < n; i++) {
+        const struct vox_run *run = runs[i];
+        const char *level = vox_run_param(run, SIPP_LEVEL);
+        double peak = median_of(run, "concurrent_sessions"), failed = sum_of(run, "calls_failed");
+        double cpu = median_of(run, "cpu_percent"), busy = median_of(run, "host_busy_percent");
+
+        if (strcmp(level, shown) != 0) {
+            shown = level;
+            for (g = 0; g < sizeof(guide) / sizeof(guide[0]); g++)
+                if (strcmp(guide[g].level, level) == 0) {
+                    doc_cell(d, "%s", level);
+                    doc_cell(d, "Go guide (claimed)");
+                    doc_cell(d, "%s", guide[g].memory);
+                    doc_cell(d, "%s", guide[g].cpu);
+                    doc_cell(d, "%s", guide[g].response);
+                    for (size_t k = 0; k < 4; k++)
+                        doc_cell(d, NONE);
+                }
+        }
+        /* The level asked for, and what the server held when it fell short. */
+        if (isfinite(peak) && peak < 0.95 * strtod(level, NULL))
+            doc_cell(d, "%s (held %.0f)", level, peak);
+        else
+            doc_cell(d, "%s", level);
+        sipp_config_label(r, runs, n, i, SIPP_LEVEL, label, sizeof(label));
+        doc_cell(d, "%s%s", label, run->ok ? "" : " (failed)");
+        cell_mb(d, median_of(run, "rss_peak_bytes"));
+        if (isfinite(cpu))
+            doc_cell(d, "%.0f%%", cpu);
+        else
+            doc_cell(d, NONE);
+        doc_cell(d, "%s / %s", fmt_ms(a, sizeof(a), median_of(run, "setup_ms_p50")),
+                 fmt_ms(b, sizeof(b), median_of(run, "setup_ms_p99")));
+        cell_mb(d, median_of(run, "rss_steady_bytes"));
+        doc_cell(d, "%s", fmt_value(a, sizeof(a), median_of(run, "calls_per_s"), "1/s"));
+        if (isfinite(failed)) {
+            doc_cell(d, "%.0f of %.0f", failed, failed + sum_of(run, "calls_successful"));
+            failed_total += failed;
+            failed_runs += failed > 0;
+        } else {
+            doc_cell(d, NONE);
+        }
+        if (isfinite(busy))
+            doc_cell(d, "%.0f%%", busy);
+        else
+            doc_cell(d, NONE);
+    }
+    doc_para(d, "Memory Usage is the server's peak RSS over the run (the ramp, the level and the "
+                "drain); Memory at level is its mean RSS while it held the level. CPU Usage is the "
+                "server's share of one core over that steady window, and Machine busy the share "
+                "of all CPUs busy meanwhile (the load generators run on the same machine). "
+                "Response Time is INVITE to 200 OK as SIPp measured it (-trace_rtt, µs clock), "
+                "over every call of the run. Calls/s is the rate the answers came at. Failed "
+                "calls are summed over the repetitions; the other figures are medians.");
+    doc_para(d, "The Go guide's rows are the claims of the deleted loreste/siprec performance "
+                "guide (50 / 180 / 320 MB, 15 / 45 / 75%% CPU, under 1 / 2 / 5 ms at 100 / 500 / "
+                "1000 sessions), which no published harness reproduces; ours come from this file.");
+    if (failed_total > 0)
+        doc_para(d,
+                 "%.0f calls failed in %zu configuration%s: see calls_failed_timeout, "
+                 "calls_failed_unexpected and calls_rejected_busy in the workload tables.",
+                 failed_total, failed_runs, failed_runs == 1 ? "" : "s");
+out:
+    free(runs);
+}
+
+/* The Go SIPREC guide's "Cache Size | Hit Rate | Lookup Time | Memory Usage". */
+static void table_siprec_cache(struct doc *d, const struct vox_results *r)
+{
+    static const struct {
+        const char *size, *hit, *lookup, *memory;
+    } guide[] = {{"1000", "85%", "0.5 ms", "10 MB"},
+                 {"5000", "92%", "0.3 ms", "45 MB"},
+                 {"10000", "95%", "0.2 ms", "85 MB"}};
+    const struct vox_run **runs = NULL;
+    size_t n = sipp_runs(d, r, "cache_size", true, &runs), i, g;
+    const char *shown = "";
+    char a[64], label[320];
+
+    if (!n)
+        goto out;
+    doc_heading(d, 3, "Session cache");
+    doc_table(d, 7);
+    doc_cell(d, "Cache Size");
+    doc_cell(d, "Config");
+    doc_cell(d, "Hit Rate");
+    doc_cell(d, "Lookup Time");
+    doc_cell(d, "Memory Usage");
+    doc_cell(d, "Lookups");
+    doc_cell(d, "Evictions");
+    for (i = 0; i < n; i++) {
+        const struct vox_run *run = runs[i];
+        const char *size = vox_run_param(run, "cache_size");
+        const char *level = vox_run_param(run, SIPP_LEVEL);
+        double hit = median_of(run, "cache_hit_rate");
+
+        if (strcmp(size, shown) != 0) {
+            shown = size;
+            for (g = 0; g < sizeof(guide) / sizeof(guide[0]); g++)
+                if (strcmp(guide[g].size, size) == 0) {
+                    doc_cell(d, "%s", size);
+                    doc_cell(d, "Go guide (claimed)");
+                    doc_cell(d, "%s", guide[g].hit);
+                    doc_cell(d, "%s", guide[g].lookup);
+                    doc_cell(d, "%s", guide[g].memory);
+                    doc_cell(d, NONE);
+                    doc_cell(d, NONE);
+                }
+        }
+        doc_cell(d, "%s", size);
+        sipp_config_label(r, runs, n, i, "cache_size", label, sizeof(label));
+        doc_cell(d, "%s%s%s%s%s", label, level ? ", " : "", level ? level : "",
+                 level ? " sessions" : "", run->ok ? "" : " (failed)");
+        if (isfinite(hit))
+            doc_cell(d, "%.1f%%", hit);
+        else
+            doc_cell(d, NONE);
+        doc_cell(d, "%s", fmt_value(a, sizeof(a), median_of(run, "cache_lookup_ns"), "ns"));
+        cell_mb(d, median_of(run, "cache_bytes"));
+        doc_cell(d, "%s", fmt_value(a, sizeof(a), median_of(run, "cache_lookups"), "count"));
+        doc_cell(d, "%s", fmt_value(a, sizeof(a), median_of(run, "cache_evictions"), "count"));
+    }
+    doc_para(d, "The server's LRU cache in front of its session map, read from /api/resources at "
+                "the end of each run: hits per lookup (a lookup by Call-ID for every request of a "
+                "call: INVITE, ACK, BYE), the mean time of a lookup, and the cache's own memory. "
+                "A session is cached when it starts, so with more cache entries than sessions at "
+                "once every in-dialog request hits; smaller caches evict sessions before their "
+                "BYE. The Go guide's rows are its claims (85 / 92 / 95%%, 0.5 / 0.3 / 0.2 ms, "
+                "10 / 45 / 85 MB), made without saying how many sessions were live.");
+out:
+    free(runs);
+}
+
 /* ---- the generic tables -------------------------------------------------------------------- */
 
 static void table_workload(struct doc *d, const struct vox_results *r, const char *workload)
@@ -926,6 +1228,8 @@ static void file_section(struct doc *d, const struct vox_results *r, const char 
         strset_add(d, &workloads, r->runs[i].workload);
     for (i = 0; i < workloads.n; i++)
         table_sessions(d, r, workloads.v[i]);
+    table_siprec_sessions(d, r);
+    table_siprec_cache(d, r);
     doc_heading(d, 3, "All workloads");
     doc_para(d, "Median over repetitions, with the coefficient of variation in parentheses.");
     for (i = 0; i < workloads.n; i++)
