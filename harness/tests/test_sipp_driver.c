@@ -18,21 +18,14 @@
 #include "drivers/driver.h"
 #include "suite/suite.h"
 #include "vox/results.h"
+#include "tmp_file.h"
 #include "vox/stats.h"
 
 static char tmpdir[64];
 
 static const char *write_file(const char *name, const char *text)
 {
-    static char path[160];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    assert_true(fputs(text, f) >= 0);
-    assert_int_equal(fclose(f), 0);
-    return path;
+    return tmp_file(tmpdir, name, text);
 }
 
 /* A -trace_stat file cut to the columns the driver reads (SIPp writes ~100), with the

@@ -13,21 +13,14 @@
 #include <unistd.h>
 
 #include "suite/suite.h"
+#include "tmp_file.h"
 #include "vox/results.h"
 
 static char tmpdir[64];
 
 static const char *write_file(const char *name, const char *text)
 {
-    static char path[160];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
+    return tmp_file(tmpdir, name, text);
 }
 
 static const char *good_suite = "name: t\n"
