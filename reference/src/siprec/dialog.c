@@ -197,8 +197,9 @@ static void mark_end(struct srs_session *ss, const char *reason, bool send_bye)
         snprintf(ss->end_reason, sizeof(ss->end_reason), "%s%s", send_bye ? "!" : "", reason);
 }
 
-/* Queues the end of the session for the loop thread, which may block on the recorder safely
- * (a worker of a one-thread executor must not wait for a media task queued behind itself). */
+/* Queues the end of the session for the closer thread, which may block on the recorder safely
+ * (a worker of a one-thread executor must not wait for a media task queued behind itself), and
+ * keeps the SIP loop free while a session's files are completed and synced. */
 static void defer_push(struct vox_srs *s, struct srs_session *ss)
 {
     struct srs_timeout_item *it = malloc(sizeof(*it));
@@ -210,8 +211,8 @@ static void defer_push(struct vox_srs *s, struct srs_session *ss)
     pthread_mutex_lock(&s->timeout_lock);
     it->next = s->timeouts;
     s->timeouts = it;
+    pthread_cond_signal(&s->timeout_cv);
     pthread_mutex_unlock(&s->timeout_lock);
-    srs_wake(s);
 }
 
 static void defer(struct vox_srs *s, struct srs_session *ss, const char *reason, bool send_bye)
@@ -285,7 +286,7 @@ static void send_bye(struct vox_srs *s, struct srs_session *ss, const char *why)
 }
 
 /* Ends a session now: the recorder completes its files, ports go back, the maps forget it.
- * Loop thread only (see defer). */
+ * The closer thread, or shutdown, only (see defer_push). */
 static void finish(struct vox_srs *s, struct srs_session *ss, const char *reason, bool bye)
 {
     struct vox_rec_session *rec;
@@ -358,6 +359,38 @@ void srs_timeouts_run(struct vox_srs *s)
         srs_session_unref(it->session);
         free(it);
     }
+}
+
+void *srs_closer_main(void *arg)
+{
+    struct vox_srs *s = arg;
+
+    pthread_mutex_lock(&s->timeout_lock);
+    for (;;) {
+        if (s->timeouts) {
+            pthread_mutex_unlock(&s->timeout_lock);
+            srs_timeouts_run(s);
+            pthread_mutex_lock(&s->timeout_lock);
+        } else if (s->closer_stop) {
+            break;
+        } else {
+            pthread_cond_wait(&s->timeout_cv, &s->timeout_lock);
+        }
+    }
+    pthread_mutex_unlock(&s->timeout_lock);
+    return NULL;
+}
+
+void srs_closer_stop(struct vox_srs *s)
+{
+    if (!s->closer_started)
+        return;
+    pthread_mutex_lock(&s->timeout_lock);
+    s->closer_stop = true;
+    pthread_cond_signal(&s->timeout_cv);
+    pthread_mutex_unlock(&s->timeout_lock);
+    pthread_join(s->closer, NULL);
+    s->closer_started = false;
 }
 
 void srs_end_all(struct vox_srs *s)

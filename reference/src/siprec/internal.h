@@ -177,8 +177,11 @@ struct vox_srs {
     pthread_mutex_t timer_lock; /* the timer list and the UAC list */
     struct srs_session *timers;
     struct srs_uac *uacs;
-    pthread_mutex_t timeout_lock;
+    pthread_mutex_t timeout_lock; /* the ends queued for the closer thread */
+    pthread_cond_t timeout_cv;
     struct srs_timeout_item *timeouts;
+    pthread_t closer; /* runs the queued ends (srs_closer_main) */
+    bool closer_started, closer_stop;
     struct srs_counters c;
     uint64_t start_ns;
     atomic_uint_fast64_t calls_window[16]; /* sessions started per second, ring by second */
@@ -199,6 +202,9 @@ void srs_handle_message(struct vox_srs *s, const struct srs_peer *peer, const ch
                         uint64_t rx_ns);
 void srs_timers_run(struct vox_srs *s, uint64_t now_ns, uint64_t *next_ns);
 void srs_timeouts_run(struct vox_srs *s);
+/* The closer thread: runs the queued ends until srs_closer_stop (which drains the queue). */
+void *srs_closer_main(void *arg);
+void srs_closer_stop(struct vox_srs *s);
 void srs_end_all(struct vox_srs *s);
 void srs_session_ref(void *session);
 void srs_session_unref(void *session);

@@ -65,6 +65,7 @@ int vox_srs_create(const struct vox_srs_config *cfg, struct vox_srs **out, struc
     s->epfd = s->udp_fd = s->tcp_fd = s->event_fd = -1;
     pthread_mutex_init(&s->timer_lock, NULL);
     pthread_mutex_init(&s->timeout_lock, NULL);
+    pthread_cond_init(&s->timeout_cv, NULL);
     s->start_ns = vox_clock_ns();
     if ((rc = copy_config(&s->cfg, cfg)) < 0)
         goto fail;
@@ -113,6 +114,12 @@ int vox_srs_create(const struct vox_srs_config *cfg, struct vox_srs **out, struc
         goto fail;
     if ((rc = srs_transport_open(s, diag)) < 0)
         goto fail;
+    if (pthread_create(&s->closer, NULL, srs_closer_main, s) != 0) {
+        vox_diag_set(diag, "cannot start the session closer thread");
+        rc = VOX_ENOMEM;
+        goto fail;
+    }
+    s->closer_started = true;
     snprintf(s->contact, sizeof(s->contact), "<sip:srs@%s%s%s:%u>",
              strchr(cfg->sip_host, ':') ? "[" : "", cfg->sip_host,
              strchr(cfg->sip_host, ':') ? "]" : "", s->sip_port);
@@ -166,6 +173,7 @@ void vox_srs_destroy(struct vox_srs *s)
         return;
     if (s->http)
         vox_httpd_stop(s->http);
+    srs_closer_stop(s); /* after it has run every end queued so far */
     if (s->sessions)
         srs_end_all(s);
     if (s->rec)
@@ -204,6 +212,7 @@ void vox_srs_destroy(struct vox_srs *s)
     vox_srs_config_free(&s->cfg);
     pthread_mutex_destroy(&s->timer_lock);
     pthread_mutex_destroy(&s->timeout_lock);
+    pthread_cond_destroy(&s->timeout_cv);
     free(s);
 }
 

@@ -542,7 +542,6 @@ int srs_loop(struct vox_srs *s)
                     conn_read(c);
             }
         }
-        srs_timeouts_run(s);
         next_ns = 0;
         srs_timers_run(s, vox_clock_ns(), &next_ns);
     }
