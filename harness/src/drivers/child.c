@@ -56,17 +56,15 @@ static int redirect(const char *path, int fd, int flags)
     return 0;
 }
 
-int vox_child_run(char *const argv[], char *const env_add[], const char *stdout_path,
-                  const char *stderr_path, unsigned timeout_s, struct vox_child_usage *usage,
-                  struct vox_diag *diag)
+int vox_child_spawn(char *const argv[], char *const env_add[], const char *cwd,
+                    const char *stdout_path, const char *stderr_path, pid_t *pid_out,
+                    struct vox_diag *diag)
 {
-    int pipefd[2], status = 0, err = 0;
-    uint64_t start = vox_clock_ns(), deadline;
-    struct rusage ru;
-    pid_t pid, w;
+    int pipefd[2], err = 0;
+    pid_t pid;
     ssize_t n;
 
-    memset(usage, 0, sizeof(*usage));
+    *pid_out = 0;
     /* A close-on-exec pipe reports an exec failure (errno) back to the parent. */
     if (pipe2(pipefd, O_CLOEXEC) != 0) {
         vox_diag_set(diag, "%s: pipe: %s", argv[0], strerror(errno));
@@ -87,7 +85,7 @@ int vox_child_run(char *const argv[], char *const env_add[], const char *stdout_
         close(pipefd[0]);
         if (redirect(stdout_path, STDOUT_FILENO, O_WRONLY | O_CREAT | O_TRUNC) ||
             redirect(stderr_path, STDERR_FILENO, O_WRONLY | O_CREAT | O_TRUNC) ||
-            redirect(NULL, STDIN_FILENO, O_RDONLY))
+            redirect(NULL, STDIN_FILENO, O_RDONLY) || (cwd && chdir(cwd) != 0))
             goto child_fail;
         for (e = env_add; e && *e; e++)
             if (putenv(*e) != 0)
@@ -103,10 +101,27 @@ int vox_child_run(char *const argv[], char *const env_add[], const char *stdout_
     n = read(pipefd[0], &err, sizeof(err));
     close(pipefd[0]);
     if (n == (ssize_t)sizeof(err)) {
-        waitpid(pid, &status, 0);
+        waitpid(pid, NULL, 0);
         vox_diag_set(diag, "cannot run %s: %s", argv[0], strerror(err));
         return VOX_EIO;
     }
+    *pid_out = pid;
+    return 0;
+}
+
+int vox_child_run(char *const argv[], char *const env_add[], const char *stdout_path,
+                  const char *stderr_path, unsigned timeout_s, struct vox_child_usage *usage,
+                  struct vox_diag *diag)
+{
+    int status = 0, rc;
+    uint64_t start = vox_clock_ns(), deadline;
+    struct rusage ru;
+    pid_t pid, w;
+
+    memset(usage, 0, sizeof(*usage));
+    rc = vox_child_spawn(argv, env_add, NULL, stdout_path, stderr_path, &pid, diag);
+    if (rc)
+        return rc;
     /* Poll for the exit so that the timeout needs no signal handler or extra thread; the
      * 10 ms granularity is far below any workload's length. */
     deadline = start + (uint64_t)(timeout_s ? timeout_s : 600) * 1000000000u;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "suite/suite.h"
 #include "vox/err.h"
@@ -70,6 +71,15 @@ struct vox_child_usage {
 int vox_child_run(char *const argv[], char *const env_add[], const char *stdout_path,
                   const char *stderr_path, unsigned timeout_s, struct vox_child_usage *usage,
                   struct vox_diag *diag);
+
+/*
+ * The start of vox_child_run, for children that run beside the driver (servers, load
+ * generators): the same redirections, environment and process group, in directory `cwd` (NULL:
+ * ours). 0 with *pid (the caller reaps it), or VOX_EIO with `diag` (an exec failure included).
+ */
+int vox_child_spawn(char *const argv[], char *const env_add[], const char *cwd,
+                    const char *stdout_path, const char *stderr_path, pid_t *pid,
+                    struct vox_diag *diag);
 
 /* Records the usage of one repetition's measured process as metrics (rss_peak_bytes,
  * cpu_user_s, cpu_sys_s, wall_s). 0 or VOX_ENOMEM. */

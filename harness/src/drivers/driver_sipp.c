@@ -450,55 +450,13 @@ struct proc {
 static int proc_start(struct proc *p, char *const argv[], const char *cwd, const char *out_path,
                       const char *err_path, const char *env_add, struct vox_diag *diag)
 {
-    int pipefd[2], err = 0;
-    ssize_t n;
+    char *env[2] = {(char *)env_add, NULL};
 
-    p->pid = 0;
     p->exited = false;
     snprintf(p->err_path, sizeof(p->err_path), "%s", err_path);
-    if (pipe2(pipefd, O_CLOEXEC) != 0) {
-        vox_diag_set(diag, "%s: pipe: %s", p->name, strerror(errno));
-        return VOX_EIO;
-    }
-    p->pid = fork();
-    if (p->pid < 0) {
-        vox_diag_set(diag, "%s: fork: %s", p->name, strerror(errno));
-        close(pipefd[0]);
-        close(pipefd[1]);
-        p->pid = 0;
-        return VOX_EIO;
-    }
-    if (p->pid == 0) {
-        int in = open("/dev/null", O_RDONLY), o, e;
-
-        setpgid(0, 0);
-        close(pipefd[0]);
-        o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (in < 0 || o < 0 || e < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(o, STDOUT_FILENO) < 0 ||
-            dup2(e, STDERR_FILENO) < 0 || chdir(cwd) != 0 ||
-            (env_add && putenv((char *)env_add) != 0))
-            goto child_fail;
-        execvp(argv[0], argv);
-    child_fail:
-        err = errno;
-        if (write(pipefd[1], &err, sizeof(err)) < 0)
-            _exit(126);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    n = read(pipefd[0], &err, sizeof(err));
-    close(pipefd[0]);
-    if (n == (ssize_t)sizeof(err)) {
-        waitpid(p->pid, NULL, 0);
-        p->pid = 0;
-        vox_diag_set(diag, "cannot run %s (%s): %s", p->name, argv[0], strerror(err));
-        return VOX_EIO;
-    }
-    return 0;
+    return vox_child_spawn(argv, env, cwd, out_path, err_path, &p->pid, diag);
 }
 
-/* True once the process has exited (reaped here, with its rusage). */
 static bool proc_done(struct proc *p)
 {
     if (!p->pid || p->exited)
