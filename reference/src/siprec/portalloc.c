@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The RTP port allocator: even/odd pairs from a range, least recently freed first. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -174,7 +175,9 @@ static long in_use_pair(const struct vox_portalloc *pa, unsigned port)
     return (long)k;
 }
 
-void vox_portalloc_put(struct vox_portalloc *pa, unsigned port)
+/* Queues a pair in use for reuse, counting it in frees or bind_rejects; a port not in use is a
+ * bad free. */
+static void give_back(struct vox_portalloc *pa, unsigned port, bool rejected)
 {
     uint64_t now = pa->now_ns();
     long k;
@@ -185,25 +188,22 @@ void vox_portalloc_put(struct vox_portalloc *pa, unsigned port)
         pa->st.bad_frees++;
     } else {
         enqueue(pa, (uint32_t)k, now);
-        pa->st.frees++;
+        if (rejected)
+            pa->st.bind_rejects++;
+        else
+            pa->st.frees++;
     }
     pthread_mutex_unlock(&pa->lock);
 }
 
+void vox_portalloc_put(struct vox_portalloc *pa, unsigned port)
+{
+    give_back(pa, port, false);
+}
+
 void vox_portalloc_reject(struct vox_portalloc *pa, unsigned port)
 {
-    uint64_t now = pa->now_ns();
-    long k;
-
-    pthread_mutex_lock(&pa->lock);
-    k = in_use_pair(pa, port);
-    if (k < 0) {
-        pa->st.bad_frees++;
-    } else {
-        enqueue(pa, (uint32_t)k, now);
-        pa->st.bind_rejects++;
-    }
-    pthread_mutex_unlock(&pa->lock);
+    give_back(pa, port, true);
 }
 
 void vox_portalloc_stats(const struct vox_portalloc *pa, struct vox_portalloc_stats *out)

@@ -156,6 +156,21 @@ static void session_release(struct vox_rec_session *s)
         session_free(s);
 }
 
+/*
+ * Session lock held. For a session closed while its task waited in the executor's queue:
+ * lets go of the lock and of the task's reference, counts the task done and returns true (the
+ * session may be freed). Otherwise false, lock still held.
+ */
+static bool drop_orphan(struct vox_rec_engine *e, struct vox_rec_session *s)
+{
+    if (s->state != REC_ORPHANED)
+        return false;
+    pthread_mutex_unlock(&s->mu);
+    session_release(s);
+    task_done(e);
+    return true;
+}
+
 static void session_task(void *arg)
 {
     struct vox_rec_session *s = arg;
@@ -165,13 +180,8 @@ static void session_task(void *arg)
     bool closed;
 
     pthread_mutex_lock(&s->mu);
-    if (s->state == REC_ORPHANED) {
-        /* closed while this task waited in the executor's queue: nothing left to do */
-        pthread_mutex_unlock(&s->mu);
-        session_release(s);
-        task_done(e);
-        return;
-    }
+    if (drop_orphan(e, s))
+        return; /* nothing left to do */
     s->state = REC_RUNNING;
     pthread_mutex_unlock(&s->mu);
     sc = scratch_get(e);
@@ -202,12 +212,8 @@ static void session_task_cancel(void *arg)
     struct vox_rec_engine *e = s->e;
 
     pthread_mutex_lock(&s->mu);
-    if (s->state == REC_ORPHANED) {
-        pthread_mutex_unlock(&s->mu);
-        session_release(s);
-        task_done(e);
+    if (drop_orphan(e, s))
         return;
-    }
     s->state = REC_IDLE;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
