@@ -7,7 +7,9 @@
  * - one-shot: one G.711 stream per --dest for --seconds, then exit;
  * - daemon (--control): streams started, paused, resumed and stopped by text commands on a UDP
  *   control socket, thousands at a time, for load runs;
- * - client (--send): sends one command to a daemon and exits (what a SIPp <exec> runs per call).
+ * - client (--send): sends one command to a daemon and exits (what a SIPp <exec> runs per call);
+ * - daemon with --follow FILE: also reads the same commands, a line each, as another program
+ *   appends them to FILE (SIPp's <log> actions: no process per command, see run_loop).
  *
  * Media. The audio (WAV of any rate, mono or stereo, or raw s16le) is read once, mixed to mono,
  * resampled to 8 kHz with speexdsp (resample_to_8k), padded with silence to whole 20 ms packets
@@ -31,6 +33,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -73,6 +76,7 @@ enum { EXIT_RUN_ERROR = 1, EXIT_USAGE = 2 };
 #define LATE_NS            1000000ull /* a tick served 1 ms or more after its due time is late */
 #define MAX_CMDS_PER_TICK  512        /* control datagrams read per tick (the rest wait a tick) */
 #define CTL_MAX_BYTES      2048
+#define FOLLOW_MAX_READS   32 /* reads of CTL_MAX_BYTES from a --follow file per tick */
 #define RESAMPLE_QUALITY   SPEEX_RESAMPLER_QUALITY_DEFAULT
 #define DEFAULT_AUDIO                                                                              \
     "/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav"
@@ -137,6 +141,7 @@ struct config {
     uint8_t dtmf_event, dtmf_pt;
     const char *control;
     struct dest control_dest;
+    const char *follow; /* a file of commands, a line each, appended by another program */
     size_t max_streams;
     double max_seconds;
     const char *stats_path;
@@ -464,6 +469,11 @@ struct sender {
     struct audio audio[MAX_AUDIO];
     size_t n_audio;
     int ctl_fd;
+    int follow_fd;                        /* -1 until the --follow file exists */
+    bool follow_failed;                   /* it cannot be read: reported once, then ignored */
+    bool follow_skip;                     /* inside a line too long to be a command */
+    size_t follow_len;                    /* bytes of a line not yet ended */
+    char follow_buf[CTL_MAX_BYTES + 1];   /* that line */
     struct batch b4, b6;
     struct session *sessions; /* max_streams slots */
     uint32_t *free_ids;
@@ -1065,6 +1075,78 @@ static void control_drain(struct sender *S)
     }
 }
 
+/*
+ * --follow: the commands that another program appended to the file since the last tick, one a
+ * line, carried out like datagrams but answered nowhere (a rejected one is counted, and printed
+ * with --verbose). The file may appear after the daemon starts; a line still being written
+ * waits for its newline. It is read where the last tick stopped, so a load generator writing a
+ * line per call costs a write, not the fork and exec of a client per command.
+ */
+static void follow_line(struct sender *S, char *line)
+{
+    char reply[1024];
+
+    if (S->follow_skip) {
+        S->follow_skip = false; /* the end of a line that was too long: already counted */
+        return;
+    }
+    if (!line[strspn(line, " \t\r")])
+        return; /* blank */
+    control_command(S, line, reply, sizeof(reply));
+}
+
+static void follow_drain(struct sender *S)
+{
+    if (!S->cfg.follow || S->follow_failed || S->quit)
+        return;
+    if (S->follow_fd < 0) {
+        S->follow_fd = open(S->cfg.follow, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (S->follow_fd < 0) {
+            if (errno != ENOENT) {
+                fprintf(stderr, PROG ": --follow %s: %s (no more commands from it)\n",
+                        S->cfg.follow, strerror(errno));
+                S->follow_failed = true;
+            }
+            return;
+        }
+    }
+    for (int k = 0; k < FOLLOW_MAX_READS && !S->quit; k++) {
+        size_t room = CTL_MAX_BYTES - S->follow_len, start = 0, i;
+        ssize_t r = read(S->follow_fd, S->follow_buf + S->follow_len, room);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r < 0 && errno != EAGAIN) {
+                fprintf(stderr, PROG ": --follow %s: %s (no more commands from it)\n",
+                        S->cfg.follow, strerror(errno));
+                S->follow_failed = true;
+            }
+            return; /* the end for now: the writer may append more */
+        }
+        S->follow_len += (size_t)r;
+        for (i = 0; i < S->follow_len && !S->quit; i++) {
+            if (S->follow_buf[i] != '\n' && S->follow_buf[i] != '\0')
+                continue;
+            S->follow_buf[i] = 0; /* a NUL ends a line too: it cannot be inside a command */
+            follow_line(S, S->follow_buf + start);
+            start = i + 1;
+        }
+        S->follow_len -= start;
+        memmove(S->follow_buf, S->follow_buf + start, S->follow_len);
+        if (S->follow_len == CTL_MAX_BYTES) {
+            /* no newline in a command's worth of bytes: reject it, skip to the next line */
+            S->st.commands++;
+            S->st.commands_rejected++;
+            if (S->cfg.verbose)
+                fprintf(stderr, PROG ": --follow %s: a line longer than %d bytes\n",
+                        S->cfg.follow, CTL_MAX_BYTES);
+            S->follow_skip = true;
+            S->follow_len = 0;
+        }
+    }
+}
+
 /* ---- the loop ---------------------------------------------------------------------------- */
 
 /* Sleeps until `due_ns`, sending delayed packets as they fall due. False when signalled. */
@@ -1117,8 +1199,10 @@ static void run_loop(struct sender *S, bool daemon)
             S->tick += skip;
             due += skip * TICK_NS;
         }
-        if (daemon)
+        if (daemon) {
             control_drain(S);
+            follow_drain(S);
+        }
         for (i = 0; i < S->n_active;) {
             struct session *s = &S->sessions[S->active[i]];
             uint64_t t = S->tick - s->start_tick;
@@ -1298,6 +1382,9 @@ static void usage(FILE *f)
         "                         printed on stdout as 'control HOST:PORT')\n"
         "  --max-streams N        most streams running at once (default 4000)\n"
         "  --max-seconds N        exit after N seconds even without 'quit' (default 86400)\n"
+        "  --follow FILE          also carry out the commands appended to FILE, a line each,\n"
+        "                         unanswered (e.g. SIPp's <log> actions with -trace_logs\n"
+        "                         -log_file FILE); FILE may appear later\n"
         "  commands, one per datagram, each answered with 'ok ...'/'error: ...':\n"
         "    start KEY SECONDS HOST:PORT[,HOST:PORT...] [pcmu|pcma]   (numeric addresses)\n"
         "    pause KEY [LEG] | resume KEY [LEG] | stop KEY [LEG] | quit | ping | stats\n"
@@ -1478,6 +1565,10 @@ static int parse_args(int argc, char **argv, struct config *c)
             if (parse_hostport(val, false, true, &c->control_dest, why, sizeof(why)) != 0)
                 return bad_arg(a, "%s", why);
             c->control = val;
+        } else if (strcmp(a, "--follow") == 0) {
+            if (!*val)
+                return bad_arg(a, "%sempty file name", "");
+            c->follow = val;
         } else if (strcmp(a, "--max-streams") == 0) {
             if (parse_u64(a, val, 1000000, &u) != 0)
                 return -1;
@@ -1509,6 +1600,8 @@ static int parse_args(int argc, char **argv, struct config *c)
         if (c->seconds > 0)
             return bad_arg("--seconds", "%snot with --control (each 'start' gives its length)", "");
     } else {
+        if (c->follow)
+            return bad_arg("--follow", "%sonly with --control (daemon mode)", "");
         if (!c->n_dests)
             return bad_arg("--dest", "%smissing (or --control for daemon mode)", "");
         if (!(c->seconds > 0))
@@ -1544,7 +1637,7 @@ static int sender_init(struct sender *S, char *why, size_t why_len)
 {
     size_t i, cap = 16, n = S->cfg.max_streams;
 
-    S->ctl_fd = S->b4.fd = S->b6.fd = -1;
+    S->ctl_fd = S->follow_fd = S->b4.fd = S->b6.fd = -1;
     while (cap < 2 * n)
         cap *= 2;
     S->sessions = calloc(n, sizeof(*S->sessions));
@@ -1572,6 +1665,8 @@ static void sender_free(struct sender *S)
         audio_free(&S->audio[i]);
     if (S->ctl_fd >= 0)
         close(S->ctl_fd);
+    if (S->follow_fd >= 0)
+        close(S->follow_fd);
     if (S->b4.fd >= 0)
         close(S->b4.fd);
     if (S->b6.fd >= 0)

@@ -755,6 +755,80 @@ static void test_daemon(void **state)
         rx_close(rx[i]);
 }
 
+/* Appends `text` to the file at `path` (created if missing), as SIPp's log does. */
+static void append(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "a");
+
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* --follow: commands appended to a file, a line each, run like datagrams; the file appears
+ * after the start, a line waits for its newline, bad and overlong lines are counted. */
+static void test_daemon_follow(void **state)
+{
+    struct rx *rx[2] = {rx_open(), rx_open()};
+    char ctl[64], line[128], cmds[300], stats[300], text[4096], cmd[160], big[3000];
+    const char *argv[] = {NULL, "--control", "127.0.0.1:0", "--follow", cmds, "--stats", stats,
+                          NULL};
+    int pipefd[2], status;
+    pid_t pid;
+    FILE *out;
+
+    (void)state;
+    snprintf(cmds, sizeof(cmds), "%s/follow-commands.log", tmpdir);
+    snprintf(stats, sizeof(stats), "%s/follow.json", tmpdir);
+    unlink(cmds);
+    assert_int_equal(pipe(pipefd), 0);
+    pid = spawn_sender(argv, pipefd[1]);
+    close(pipefd[1]);
+    out = fdopen(pipefd[0], "r");
+    assert_non_null(out);
+    assert_non_null(fgets(line, sizeof(line), out));
+    assert_int_equal(sscanf(line, "control %63s", ctl), 1);
+    assert_int_equal(client(ctl, "ping", NULL, NULL, NULL), 0); /* no file yet: still running */
+
+    /* half a line: nothing starts until its newline */
+    snprintf(cmd, sizeof(cmd), "start callF 60 127.0.0.1:%u,127.0.0.1:%u", rx[0]->port,
+             rx[1]->port);
+    append(cmds, cmd);
+    usleep(200000);
+    assert_int_equal(rx_drain(rx[0]), 0);
+    append(cmds, " pcma\n\nfrobnicate\n");
+    wait_packets(rx, 2, 5);
+    check_plain_stream(rx[0], 8);
+    check_plain_stream(rx[1], 8);
+
+    /* a line longer than any command is rejected whole; the next one still runs */
+    memset(big, 'x', sizeof(big) - 2);
+    big[sizeof(big) - 2] = '\n';
+    big[sizeof(big) - 1] = 0;
+    append(cmds, big);
+    append(cmds, "stop callF 2\n");
+    rx_clear(rx[0]);
+    rx_clear(rx[1]);
+    wait_packets(rx, 1, 10);
+    usleep(100000);
+    rx_drain(rx[1]);
+    rx_clear(rx[1]);
+    usleep(100000);
+    assert_int_equal(rx_drain(rx[1]), 0);
+
+    append(cmds, "quit\n");
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_int_equal(exit_status(status), 0);
+    fclose(out);
+    read_text(stats, text, sizeof(text));
+    assert_non_null(strstr(text, "\"sessions_started\": 1,"));
+    assert_non_null(strstr(text, "\"streams_started\": 2,"));
+    /* frobnicate and the long line; the blank line is no command */
+    assert_non_null(strstr(text, "\"commands_rejected\": 2, "));
+    rx_close(rx[0]);
+    rx_close(rx[1]);
+}
+
 /* A fire-and-forget --send to nobody still exits 0 at once (SIPp's <exec> must not wait). */
 static void test_client_fire_and_forget(void **state)
 {
@@ -817,6 +891,7 @@ static void test_bad_args(void **state)
     const char *digit[] = {"--dest", "127.0.0.1:5000", "--seconds", "1", "--dtmf-digit", "x", NULL};
     const char *wait[] = {"--send", "127.0.0.1:5000", "--wait", "soon", "ping", NULL};
     const char *nocmd[] = {"--send", "127.0.0.1:5000", NULL};
+    const char *follow[] = {"--dest", "127.0.0.1:5000", "--seconds", "1", "--follow", "f", NULL};
     char path[300];
     const char *audio[] = {"--dest", "127.0.0.1:5000", "--seconds", "1", "--audio", path, NULL};
     int status;
@@ -837,6 +912,7 @@ static void test_bad_args(void **state)
     expect_usage_error(digit, "--dtmf-digit");
     expect_usage_error(wait, "--wait");
     expect_usage_error(nocmd, "--send");
+    expect_usage_error(follow, "--follow");
 
     /* a missing audio file is a run-time failure (1) naming the file */
     snprintf(path, sizeof(path), "%s/does-not-exist.wav", tmpdir);
@@ -882,6 +958,7 @@ int main(void)
         cmocka_unit_test(test_reorder),
         cmocka_unit_test(test_jitter),
         cmocka_unit_test(test_daemon),
+        cmocka_unit_test(test_daemon_follow),
         cmocka_unit_test(test_client_fire_and_forget),
         cmocka_unit_test(test_bad_args),
     };
