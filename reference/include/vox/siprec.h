@@ -52,6 +52,9 @@ extern "C" {
     X(media_timeout_s, MEDIA_TIMEOUT, "media-timeout", UINT, "30", 0, 86400,                       \
       "seconds without RTP after which a session ends with BYE (0: never)")                        \
     X(jitter_ms, JITTER_MS, "jitter-ms", UINT, "60", 0, 2000, "playout delay of the recorder")     \
+    X(media_tick_ms, MEDIA_TICK_MS, "media-tick-ms", UINT, "20", 1, 1000,                          \
+      "how often each session's RTP sockets are read and its audio written (longer: fewer "      \
+      "system calls and tasks, packets wait longer in the kernel)")                                \
     X(flush_ms, FLUSH_MS, "flush-ms", UINT, "250", 20, 60000,                                      \
       "WAV flush period: what a crash can lose, and the buffer memory of each session")            \
     X(answer_delay_ms, ANSWER_DELAY_MS, "answer-delay-ms", UINT, "0", 0, 60000,                    \

@@ -399,8 +399,9 @@ int vox_rec_engine_create(const struct vox_rec_engine_config *cfg, struct vox_re
     e->delay_ns = (uint64_t)jitter_ms * 1000000u;
     e->timeout_ns = (uint64_t)cfg->media_timeout_ms * 1000000u;
     e->flush_frames = (size_t)rate * flush_ms / 1000;
-    /* the playout delay in packets of 20 ms, plus room for eight ticks of catching up */
-    e->jb_depth = jitter_ms / VOX_REC_FRAME_MS + 8;
+    /* the playout delay and one tick's arrivals in packets of 20 ms, plus room for eight
+     * ticks of catching up */
+    e->jb_depth = (jitter_ms + tick_ms) / VOX_REC_FRAME_MS + 8;
     e->manual = cfg->manual_clock;
     e->exec = cfg->exec;
     e->on_timeout = cfg->on_timeout;

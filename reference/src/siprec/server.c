@@ -102,7 +102,7 @@ int vox_srs_create(const struct vox_srs_config *cfg, struct vox_srs **out, struc
     struct vox_rec_engine_config rcfg = {
         .dir = cfg->recording_dir,
         .rate_hz = 8000,
-        .tick_ms = 20,
+        .tick_ms = cfg->media_tick_ms,
         .jitter_ms = cfg->jitter_ms,
         .media_timeout_ms = cfg->media_timeout_s * 1000u,
         .exec = s->exec,
