@@ -259,12 +259,13 @@ static void tick_once(struct vox_rec_engine *e)
     e->inflight += n;
     pthread_mutex_unlock(&e->done_mu);
     /* A session marked queued stays allocated: a close waits for a running task and leaves a
-     * queued one the session's last reference. */
+     * queued one the session's last reference. NORMAL priority: behind signalling, which
+     * cannot wait, while a late task only reads more packets from its sockets. */
     for (i = 0; i < n; i++) {
         struct vox_task t = {.run = session_task,
                              .cancel = session_task_cancel,
                              .arg = e->batch[i],
-                             .prio = VOX_PRIO_HIGH};
+                             .prio = VOX_PRIO_NORMAL};
 
         if (!e->exec || vox_executor_submit(e->exec, &t) != 0)
             session_task(e->batch[i]); /* no executor, or it refused: record anyway */

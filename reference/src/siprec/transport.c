@@ -168,17 +168,22 @@ static void job_cancel(void *arg)
     free(j);
 }
 
-/* ACK, BYE and CANCEL end or confirm something already paid for: they go first when the
- * executor has priorities (steal), so a backlog of INVITEs does not delay them. */
+/* Where a message goes in an executor with priorities (steal; the others serve in order):
+ * - ACK, BYE and CANCEL first: they confirm or end what is already paid for, so a backlog of
+ *   INVITEs does not delay them;
+ * - then INVITEs and the other requests, ahead of the media ticks (NORMAL, recorder.c): a
+ *   tick's tasks for a thousand sessions would otherwise stand between an INVITE and its 200,
+ *   while the media they read waits in the sockets and its task catches up from the clock;
+ * - OPTIONS pings with the media. */
 static enum vox_priority message_priority(const char *buf, size_t len)
 {
     if (len >= 4 && (!memcmp(buf, "ACK ", 4) || !memcmp(buf, "BYE ", 4)))
-        return VOX_PRIO_HIGH;
+        return VOX_PRIO_CRITICAL;
     if (len >= 7 && !memcmp(buf, "CANCEL ", 7))
-        return VOX_PRIO_HIGH;
+        return VOX_PRIO_CRITICAL;
     if (len >= 8 && !memcmp(buf, "OPTIONS ", 8))
-        return VOX_PRIO_LOW;
-    return VOX_PRIO_NORMAL;
+        return VOX_PRIO_NORMAL;
+    return VOX_PRIO_HIGH;
 }
 
 static void dispatch(struct vox_srs *s, const struct srs_peer *peer, const char *buf, size_t len,
