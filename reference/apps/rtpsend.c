@@ -469,11 +469,11 @@ struct sender {
     struct audio audio[MAX_AUDIO];
     size_t n_audio;
     int ctl_fd;
-    int follow_fd;                        /* -1 until the --follow file exists */
-    bool follow_failed;                   /* it cannot be read: reported once, then ignored */
-    bool follow_skip;                     /* inside a line too long to be a command */
-    size_t follow_len;                    /* bytes of a line not yet ended */
-    char follow_buf[CTL_MAX_BYTES + 1];   /* that line */
+    int follow_fd;                      /* -1 until the --follow file exists */
+    bool follow_failed;                 /* it cannot be read: reported once, then ignored */
+    bool follow_skip;                   /* inside a line too long to be a command */
+    size_t follow_len;                  /* bytes of a line not yet ended */
+    char follow_buf[CTL_MAX_BYTES + 1]; /* that line */
     struct batch b4, b6;
     struct session *sessions; /* max_streams slots */
     uint32_t *free_ids;
@@ -1139,8 +1139,8 @@ static void follow_drain(struct sender *S)
             S->st.commands++;
             S->st.commands_rejected++;
             if (S->cfg.verbose)
-                fprintf(stderr, PROG ": --follow %s: a line longer than %d bytes\n",
-                        S->cfg.follow, CTL_MAX_BYTES);
+                fprintf(stderr, PROG ": --follow %s: a line longer than %d bytes\n", S->cfg.follow,
+                        CTL_MAX_BYTES);
             S->follow_skip = true;
             S->follow_len = 0;
         }

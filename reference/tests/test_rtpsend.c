@@ -771,8 +771,8 @@ static void test_daemon_follow(void **state)
 {
     struct rx *rx[2] = {rx_open(), rx_open()};
     char ctl[64], line[128], cmds[300], stats[300], text[4096], cmd[160], big[3000];
-    const char *argv[] = {NULL, "--control", "127.0.0.1:0", "--follow", cmds, "--stats", stats,
-                          NULL};
+    const char *argv[] = {NULL, "--control", "127.0.0.1:0", "--follow",
+                          cmds, "--stats",   stats,         NULL};
     int pipefd[2], status;
     pid_t pid;
     FILE *out;

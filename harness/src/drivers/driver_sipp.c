@@ -741,10 +741,10 @@ struct rep {
     char dir[512];
     struct proc server, daemon, sipp;
     unsigned sip_port, http_port;
-    char control[64];  /* the daemon's control address */
+    char control[64];    /* the daemon's control address */
     char media_log[600]; /* the file SIPp logs media commands to and the daemon follows */
-    bool cut;          /* SIPp ran past its deadline and was told to stop */
-    char rec_dir[600]; /* the server's recordings */
+    bool cut;            /* SIPp ran past its deadline and was told to stop */
+    char rec_dir[600];   /* the server's recordings */
     struct sample *samples;
     size_t nsamples, cap;
 };

@@ -53,7 +53,7 @@ extern "C" {
       "seconds without RTP after which a session ends with BYE (0: never)")                        \
     X(jitter_ms, JITTER_MS, "jitter-ms", UINT, "60", 0, 2000, "playout delay of the recorder")     \
     X(media_tick_ms, MEDIA_TICK_MS, "media-tick-ms", UINT, "20", 1, 1000,                          \
-      "how often each session's RTP sockets are read and its audio written (longer: fewer "      \
+      "how often each session's RTP sockets are read and its audio written (longer: fewer "        \
       "system calls and tasks, packets wait longer in the kernel)")                                \
     X(flush_ms, FLUSH_MS, "flush-ms", UINT, "250", 20, 60000,                                      \
       "WAV flush period: what a crash can lose, and the buffer memory of each session")            \
