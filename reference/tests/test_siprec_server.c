@@ -25,6 +25,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "siprec/internal.h" /* srs_closers_hold */
 #include "test_util.h"
 #include "vox/core.h"
 #include "vox/g711.h"
@@ -658,6 +659,85 @@ static void test_reinvite_pause_resume_remove(void **state)
     rm_dir(sv.dir);
 }
 
+/* A new call's files are made on a closer thread after the 200. With the closers held, the
+ * hold re-INVITEs of the even calls find their calls without files and make them themselves;
+ * the odd calls' BYEs queue their ends behind the files, which are made on release. Every
+ * call ends with a complete recording. */
+static void test_requests_before_files(void **state)
+{
+    (void)state;
+    enum { CALLS = 12 };
+    struct srv sv;
+    struct client c[CALLS];
+    char resp[16384], msg[16384], body[8192], tag[CALLS][64], call_id[64], name[128];
+    size_t blen, len;
+
+    srv_start(&sv, NULL);
+    srs_closers_hold(sv.srs, true);
+    blen = siprec_body(body, sizeof(body), "sendonly", 40002);
+    for (int i = 0; i < CALLS; i++) {
+        snprintf(call_id, sizeof(call_id), "early-%d@test", i);
+        client_open(&c[i], sv.sip_port, i % 4 == 3);
+        len = request(msg, sizeof(msg), &c[i], "INVITE", call_id, 1, "e1", "", SIPREC_HDRS,
+                      MULTIPART, body, blen);
+        client_send(&c[i], msg, len);
+    }
+    for (int i = 0; i < CALLS; i++) {
+        assert_int_equal(client_response(&c[i], resp, sizeof(resp), 200, 3000), 200);
+        to_tag_of(resp, tag[i], sizeof(tag[i]));
+        snprintf(call_id, sizeof(call_id), "early-%d@test", i);
+        ack(&c[i], call_id, 1, tag[i]);
+        if (i % 2 == 0) {
+            /* hold at once: the streams are recorded paused from the start */
+            char hold[8192];
+            size_t hlen = siprec_body(hold, sizeof(hold), "inactive", 40002);
+
+            len = request(msg, sizeof(msg), &c[i], "INVITE", call_id, 2, "e2", tag[i], SIPREC_HDRS,
+                          MULTIPART, hold, hlen);
+            client_send(&c[i], msg, len);
+            assert_int_equal(client_response(&c[i], resp, sizeof(resp), 200, 3000), 200);
+            assert_non_null(strstr(resp, "a=inactive"));
+            ack(&c[i], call_id, 2, tag[i]);
+        } else {
+            assert_int_equal(bye(&c[i], call_id, 3, tag[i]), 200);
+        }
+    }
+    srs_closers_hold(sv.srs, false); /* the BYEs' ends, queued meanwhile, run */
+    for (int i = 0; i < CALLS; i += 2) {
+        snprintf(call_id, sizeof(call_id), "early-%d@test", i);
+        assert_int_equal(bye(&c[i], call_id, 3, tag[i]), 200);
+    }
+    for (int i = 0; i < CALLS; i++)
+        client_close(&c[i]);
+    srv_stop(&sv);
+    for (int i = 0; i < CALLS; i++) {
+        unsigned channels;
+
+        snprintf(call_id, sizeof(call_id), "early-%d@test", i);
+        json_t *j = load_session_json(&sv, call_id);
+        assert_string_equal(json_string_value(json_object_get(j, "end_reason")), "bye");
+        json_t *streams = json_object_get(j, "streams");
+        assert_int_equal(json_array_size(streams), 2);
+        for (size_t k = 0; k < 2; k++) {
+            json_t *st = json_array_get(streams, k);
+            assert_string_equal(json_string_value(json_object_get(st, "label")), k ? "2" : "1");
+            assert_int_equal(json_integer_value(json_object_get(st, "packets")), 0);
+            /* the hold reached the recorder, though it came before the files */
+            assert_string_equal(json_string_value(json_object_get(st, "state")),
+                                i % 2 == 0 ? "paused" : "recording");
+            snprintf(name, sizeof(name), "%s_%zu.wav", call_id, k + 1);
+            assert_true(wav_seconds(&sv, name, &channels) < 5);
+            assert_int_equal(channels, 1);
+        }
+        assert_non_null(json_object_get(j, "metadata"));
+        json_decref(j);
+        snprintf(name, sizeof(name), "%s.wav", call_id);
+        assert_true(wav_seconds(&sv, name, &channels) < 5);
+        assert_int_equal(channels, 2);
+    }
+    rm_dir(sv.dir);
+}
+
 static void test_cancel_and_retransmission(void **state)
 {
     (void)state;
@@ -938,6 +1018,7 @@ int main(void)
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_call_udp_and_tcp),
         cmocka_unit_test(test_rejections),
+        cmocka_unit_test(test_requests_before_files),
         cmocka_unit_test(test_busy_and_ports),
         cmocka_unit_test(test_reinvite_pause_resume_remove),
         cmocka_unit_test(test_cancel_and_retransmission),

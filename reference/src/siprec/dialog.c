@@ -128,6 +128,9 @@ void srs_session_ref(void *session)
     atomic_fetch_add_explicit(&ss->refs, 1, memory_order_relaxed);
 }
 
+static void pending_drop(struct srs_session *ss);
+static void open_pending(struct vox_srs *s, struct srs_session *ss);
+
 void srs_session_unref(void *session)
 {
     struct srs_session *ss = session;
@@ -139,6 +142,7 @@ void srs_session_unref(void *session)
     free(ss->cancel_msg);
     free(ss->last_answer);
     free(ss->meta);
+    pending_drop(ss);
     pthread_mutex_destroy(&ss->lock);
     vox_free(ss->srs->alloc, ss, sizeof(*ss));
 }
@@ -197,22 +201,35 @@ static void mark_end(struct srs_session *ss, const char *reason, bool send_bye)
         snprintf(ss->end_reason, sizeof(ss->end_reason), "%s%s", send_bye ? "!" : "", reason);
 }
 
-/* Queues the end of the session for the closer thread, which may block on the recorder safely
- * (a worker of a one-thread executor must not wait for a media task queued behind itself), and
- * keeps the SIP loop free while a session's files are completed and synced. */
-static void defer_push(struct vox_srs *s, struct srs_session *ss)
+/* Queues work on the session for a closer thread. Returns false when out of memory. */
+static bool closer_push(struct vox_srs *s, struct srs_session *ss, bool open)
 {
     struct srs_timeout_item *it = malloc(sizeof(*it));
 
     if (!it)
-        return; /* ENOMEM: the session ends at shutdown instead, with its reason */
+        return false;
     srs_session_ref(ss);
     it->session = ss;
+    it->open = open;
+    it->next = NULL;
     pthread_mutex_lock(&s->timeout_lock);
-    it->next = s->timeouts;
-    s->timeouts = it;
+    if (s->timeouts_tail)
+        s->timeouts_tail->next = it;
+    else
+        s->timeouts = it;
+    s->timeouts_tail = it;
     pthread_cond_signal(&s->timeout_cv);
     pthread_mutex_unlock(&s->timeout_lock);
+    return true;
+}
+
+/* Queues the end of the session for a closer thread, which may block on the recorder safely
+ * (a worker of a one-thread executor must not wait for a media task queued behind itself), and
+ * keeps the SIP loop free while a session's files are completed and synced. On ENOMEM the
+ * session ends at shutdown instead, with its reason. */
+static void defer_push(struct vox_srs *s, struct srs_session *ss)
+{
+    closer_push(s, ss, false);
 }
 
 static void defer(struct vox_srs *s, struct srs_session *ss, const char *reason, bool send_bye)
@@ -299,6 +316,7 @@ static void finish(struct vox_srs *s, struct srs_session *ss, const char *reason
         pthread_mutex_unlock(&ss->lock);
         return;
     }
+    open_pending(s, ss); /* an answered call has files, however soon it ends */
     if (ss->end_reason[0]) {
         /* decided earlier (BYE, CANCEL, timeout) and queued: that reason, not "shutdown" */
         bye = ss->end_reason[0] == '!';
@@ -346,16 +364,26 @@ static void finish(struct vox_srs *s, struct srs_session *ss, const char *reason
 
 void srs_timeouts_run(struct vox_srs *s)
 {
-    struct srs_timeout_item *list;
+    for (;;) {
+        struct srs_timeout_item *it;
 
-    pthread_mutex_lock(&s->timeout_lock);
-    list = s->timeouts;
-    s->timeouts = NULL;
-    pthread_mutex_unlock(&s->timeout_lock);
-    while (list) {
-        struct srs_timeout_item *it = list;
-        list = it->next;
-        finish(s, it->session, "error", false); /* the session's own reason applies */
+        pthread_mutex_lock(&s->timeout_lock);
+        it = s->timeouts;
+        if (it) {
+            s->timeouts = it->next;
+            if (!s->timeouts)
+                s->timeouts_tail = NULL;
+        }
+        pthread_mutex_unlock(&s->timeout_lock);
+        if (!it)
+            return;
+        if (it->open) {
+            pthread_mutex_lock(&it->session->lock);
+            open_pending(s, it->session);
+            pthread_mutex_unlock(&it->session->lock);
+        } else {
+            finish(s, it->session, "error", false); /* the session's own reason applies */
+        }
         srs_session_unref(it->session);
         free(it);
     }
@@ -367,7 +395,7 @@ void *srs_closer_main(void *arg)
 
     pthread_mutex_lock(&s->timeout_lock);
     for (;;) {
-        if (s->timeouts) {
+        if (s->timeouts && !s->closers_held) {
             pthread_mutex_unlock(&s->timeout_lock);
             srs_timeouts_run(s);
             pthread_mutex_lock(&s->timeout_lock);
@@ -381,16 +409,25 @@ void *srs_closer_main(void *arg)
     return NULL;
 }
 
+void srs_closers_hold(struct vox_srs *s, bool hold)
+{
+    pthread_mutex_lock(&s->timeout_lock);
+    s->closers_held = hold;
+    pthread_cond_broadcast(&s->timeout_cv);
+    pthread_mutex_unlock(&s->timeout_lock);
+}
+
 void srs_closer_stop(struct vox_srs *s)
 {
-    if (!s->closer_started)
+    if (!s->nclosers)
         return;
     pthread_mutex_lock(&s->timeout_lock);
     s->closer_stop = true;
-    pthread_cond_signal(&s->timeout_cv);
+    s->closers_held = false;
+    pthread_cond_broadcast(&s->timeout_cv);
     pthread_mutex_unlock(&s->timeout_lock);
-    pthread_join(s->closer, NULL);
-    s->closer_started = false;
+    while (s->nclosers)
+        pthread_join(s->closers[--s->nclosers], NULL);
 }
 
 void srs_end_all(struct vox_srs *s)
@@ -625,17 +662,21 @@ static char *meta_json(const struct srs_session *ss)
 }
 
 /* What the first half of an offer leaves for the second: the new streams' sockets and ports,
- * and the answer as parsed (its payload types per stream). */
-struct offer_state {
+ * the answer as parsed (its payload types per stream), and what the second half reads of the
+ * offer, so that it can run after the offer's message is gone (srs_session.pending). */
+struct srs_offer_state {
+    size_t nmedia;
     unsigned ports[VOX_SDP_MAX_MEDIA];
     int fds[VOX_SDP_MAX_MEDIA];
+    bool paused[VOX_SDP_MAX_MEDIA];
+    char labels[VOX_SDP_MAX_MEDIA][sizeof(((struct srs_stream *)0)->label)];
     struct vox_sdp *ans;
 };
 
 /* Closes the sockets the second half did not take and frees the parsed answer. */
-static void offer_release(struct vox_srs *s, const struct vox_sdp *offer, struct offer_state *os)
+static void offer_release(struct vox_srs *s, struct srs_offer_state *os)
 {
-    for (size_t i = 0; i < offer->nmedia; i++)
+    for (size_t i = 0; i < os->nmedia; i++)
         if (os->fds[i] >= 0) {
             close(os->fds[i]);
             vox_portalloc_put(s->ports, os->ports[i]);
@@ -652,13 +693,14 @@ static void offer_release(struct vox_srs *s, const struct vox_sdp *offer, struct
  * 503) or another negative code with diag; on failure `os` holds nothing.
  */
 static int offer_answer(struct vox_srs *s, struct srs_session *ss, const struct vox_sdp *offer,
-                        char *answer, size_t cap, size_t *answer_len, struct offer_state *os,
+                        char *answer, size_t cap, size_t *answer_len, struct srs_offer_state *os,
                         struct vox_diag *diag)
 {
     size_t i;
     int rc = 0;
 
     os->ans = NULL;
+    os->nmedia = offer->nmedia;
     for (i = 0; i < VOX_SDP_MAX_MEDIA; i++)
         os->fds[i] = -1;
     if (offer->nmedia > SRS_MAX_STREAMS) {
@@ -669,6 +711,8 @@ static int offer_answer(struct vox_srs *s, struct srs_session *ss, const struct 
     for (i = 0; i < offer->nmedia; i++) {
         const struct vox_sdp_media *m = &offer->media[i];
         bool wanted = m->port != 0 && vox_str_ieq(m->type, "audio");
+        os->paused[i] = paused_dir(vox_sdp_media_dir(offer, i));
+        stream_label(m, i, os->labels[i], sizeof(os->labels[i]));
         os->ports[i] = i < ss->nstreams ? ss->streams[i].port : 0;
         if (wanted && !os->ports[i]) {
             int fd = open_rtp(s, &os->ports[i]);
@@ -701,7 +745,7 @@ static int offer_answer(struct vox_srs *s, struct srs_session *ss, const struct 
     }
     return 0;
 fail:
-    offer_release(s, offer, os);
+    offer_release(s, os);
     return rc;
 }
 
@@ -709,15 +753,14 @@ fail:
  * The second half: new streams go to the recorder (ss->rec), port 0 stops a stream, directions
  * pause and resume, codec changes reach the recorder. Releases `os`. Session lock held.
  */
-static void offer_record(struct vox_srs *s, struct srs_session *ss, const struct vox_sdp *offer,
-                         struct offer_state *os)
+static void offer_record(struct vox_srs *s, struct srs_session *ss, struct srs_offer_state *os)
 {
-    for (size_t i = 0; i < offer->nmedia; i++) {
+    for (size_t i = 0; i < os->nmedia; i++) {
         struct srs_stream *st = &ss->streams[i];
         const struct vox_sdp_media *am = &os->ans->media[i];
         struct vox_rec_pt pts[16];
         size_t npts = am->port ? answer_pts(am, pts, 16) : 0;
-        bool paused = paused_dir(vox_sdp_media_dir(offer, i));
+        bool paused = os->paused[i];
 
         if (i >= ss->nstreams) {
             memset(st, 0, sizeof(*st));
@@ -726,7 +769,7 @@ static void offer_record(struct vox_srs *s, struct srs_session *ss, const struct
         if (os->fds[i] >= 0) {
             /* a new stream, or a stopped one offered again */
             unsigned index;
-            stream_label(&offer->media[i], i, st->label, sizeof(st->label));
+            memcpy(st->label, os->labels[i], sizeof(st->label));
             if (!am->port || vox_rec_stream_add(ss->rec, st->label, os->fds[i], os->ports[i], pts,
                                                 npts, &index) < 0) {
                 st->port = 0; /* offer_release closes it */
@@ -752,7 +795,61 @@ static void offer_record(struct vox_srs *s, struct srs_session *ss, const struct
             st->paused = paused;
         }
     }
-    offer_release(s, offer, os);
+    offer_release(s, os);
+}
+
+/* A new session's recording: its files, then the streams of its first offer (the offer's
+ * second half, which releases `os`). Session lock held. Returns 0 or a negative code with
+ * diag. */
+static int record_open(struct vox_srs *s, struct srs_session *ss, struct srs_offer_state *os,
+                       struct vox_diag *diag)
+{
+    char *json = meta_json(ss);
+    struct vox_rec_session_config rcfg = {ss->call_id, ss->call_id, json, ss};
+    int rc = vox_rec_session_open(s->rec, &rcfg, &ss->rec, diag);
+
+    free(json);
+    if (rc < 0) {
+        offer_release(s, os);
+        return rc;
+    }
+    offer_record(s, ss, os);
+    srs_log(s, 1, "session %s started: %zu stream(s), metadata %s", ss->call_id, ss->nstreams,
+            ss->meta ? vox_rsmeta_dialect_name(ss->meta->dialect) : "none");
+    return 0;
+}
+
+/* Makes the recording of an answered session whose files are still to be made, if it is one:
+ * a closer thread does it just after the 200, a request or an end that comes first does it
+ * itself. When the files cannot be made the recorder hangs up, and its BYE says why. Session
+ * lock held. */
+static void open_pending(struct vox_srs *s, struct srs_session *ss)
+{
+    struct srs_offer_state *os = ss->pending;
+    struct vox_diag diag = {0};
+    int rc;
+
+    if (!os)
+        return;
+    ss->pending = NULL;
+    rc = record_open(s, ss, os, &diag);
+    free(os);
+    if (rc < 0) {
+        srs_log(s, 0, "session %s: cannot record: %s", ss->call_id,
+                diag.text[0] ? diag.text : vox_strerror(rc));
+        mark_end(ss, "error", true);
+        defer_push(s, ss);
+    }
+}
+
+/* A session freed with its recording never made (none is, see finish): its sockets and ports. */
+static void pending_drop(struct srs_session *ss)
+{
+    if (ss->pending) {
+        offer_release(ss->srs, ss->pending);
+        free(ss->pending);
+        ss->pending = NULL;
+    }
 }
 
 /* Both halves at once, for offers inside a dialog (re-INVITE, UPDATE): answers describe what
@@ -760,11 +857,13 @@ static void offer_record(struct vox_srs *s, struct srs_session *ss, const struct
 static int apply_offer(struct vox_srs *s, struct srs_session *ss, const struct vox_sdp *offer,
                        char *answer, size_t cap, size_t *answer_len, struct vox_diag *diag)
 {
-    struct offer_state os;
-    int rc = offer_answer(s, ss, offer, answer, cap, answer_len, &os, diag);
+    struct srs_offer_state os;
+    int rc;
 
+    open_pending(s, ss); /* the recording this offer changes */
+    rc = offer_answer(s, ss, offer, answer, cap, answer_len, &os, diag);
     if (rc == 0)
-        offer_record(s, ss, offer, &os);
+        offer_record(s, ss, &os);
     return rc;
 }
 
@@ -882,7 +981,7 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
     char answer[4096], tag[24];
     size_t answer_len = 0;
     struct vox_sip_via via;
-    struct offer_state os;
+    struct srs_offer_state os;
     int rc;
 
     atomic_fetch_add(&s->c.invites, 1);
@@ -981,10 +1080,13 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
         ss->last_answer[answer_len] = 0;
     }
     if (!s->cfg.answer_delay_ms) {
-        /* The 200 goes as soon as the RTP sockets are bound; the recording's files are made
-         * after it (they cost more than the rest of the setup on a slow disk, and media that
-         * arrives meanwhile waits in the bound sockets). Requests of the dialog wait for the
-         * session lock, so none sees it half made. */
+        /* The 200 goes as soon as the RTP sockets are bound. The recording's files are made
+         * after it, on a closer thread: they block on the disk for milliseconds (four files
+         * and a rename), which on a worker would hold up the SIP queued behind them; media
+         * that arrives meanwhile waits in the bound sockets. A request of the dialog or an end
+         * that comes first makes them itself (open_pending), so none sees a call without. */
+        struct srs_offer_state *keep = malloc(sizeof(*keep));
+
         respond_full(s, peer, msg, 200, NULL, ss->local_tag, NULL, 0, "application/sdp",
                      (struct vox_str){answer, answer_len}, &ss->final_msg, &ss->final_len);
         ss->final_status = 200;
@@ -998,13 +1100,20 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
         ss->next_retx_ns = now + (uint64_t)SRS_T1_MS * 1000000u;
         ss->ack_deadline_ns = now + (uint64_t)SRS_ACK_WAIT_MS * 1000000u;
         timers_add(s, ss);
+        if (keep) {
+            memcpy(keep, &os, sizeof(*keep));
+            ss->pending = keep;
+            if (closer_push(s, ss, true)) {
+                pthread_mutex_unlock(&ss->lock);
+                goto out;
+            }
+            ss->pending = NULL;
+            free(keep);
+        }
+        /* no memory to hand the work over: it is done here */
     }
-    char *json = meta_json(ss);
-    struct vox_rec_session_config rcfg = {ss->call_id, ss->call_id, json, ss};
-    rc = vox_rec_session_open(s->rec, &rcfg, &ss->rec, &diag);
-    free(json);
+    rc = record_open(s, ss, &os, &diag);
     if (rc < 0) {
-        offer_release(s, sdp, &os);
         srs_log(s, 0, "session %s: cannot record: %s", ss->call_id,
                 diag.text[0] ? diag.text : vox_strerror(rc));
         if (ss->state != SRS_ANSWERED)
@@ -1016,7 +1125,6 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
         defer_push(s, ss);
         goto out;
     }
-    offer_record(s, ss, sdp, &os);
     if (s->cfg.answer_delay_ms) {
         /* prepare both outcomes now; the timer sends the 200, a CANCEL the 487 */
         char *keep = NULL;
@@ -1051,11 +1159,7 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
             goto out;
         }
         timers_add(s, ss);
-        pthread_mutex_unlock(&ss->lock);
-        goto out;
     }
-    srs_log(s, 1, "session %s started: %zu stream(s), metadata %s", ss->call_id, ss->nstreams,
-            ss->meta ? vox_rsmeta_dialect_name(ss->meta->dialect) : "none");
     pthread_mutex_unlock(&ss->lock);
 out:
     if (ss)

@@ -113,14 +113,23 @@ struct srs_session {
     struct srs_stream streams[SRS_MAX_STREAMS];
     size_t nstreams;
     struct vox_rec_session *rec;
+    /* A new session's recording not made yet (its files and streams): made on a closer thread
+     * just after the 200, or first by a request or an end that needs the recorder. */
+    struct srs_offer_state *pending;
     struct vox_rsmeta *meta; /* NULL when no metadata arrived */
     char end_reason[16];
 };
 
+/* Work for the closer threads, in order: a session's recording to make, or its end to run. */
 struct srs_timeout_item {
     struct srs_timeout_item *next;
     struct srs_session *session; /* referenced */
+    bool open;                   /* make the pending recording; else end the session */
 };
+
+/* Closer threads: the file work of sessions (creating and completing recordings, with their
+ * syncs) blocks on the disk for milliseconds, so it runs off the executor's workers. */
+#define SRS_CLOSERS 2
 
 struct srs_counters {
 #define SRS_COUNTER(name) atomic_uint_fast64_t name;
@@ -177,11 +186,13 @@ struct vox_srs {
     pthread_mutex_t timer_lock; /* the timer list and the UAC list */
     struct srs_session *timers;
     struct srs_uac *uacs;
-    pthread_mutex_t timeout_lock; /* the ends queued for the closer thread */
+    pthread_mutex_t timeout_lock; /* the work queued for the closer threads */
     pthread_cond_t timeout_cv;
-    struct srs_timeout_item *timeouts;
-    pthread_t closer; /* runs the queued ends (srs_closer_main) */
-    bool closer_started, closer_stop;
+    struct srs_timeout_item *timeouts, *timeouts_tail; /* first in, first out */
+    pthread_t closers[SRS_CLOSERS];                    /* run the queued work (srs_closer_main) */
+    unsigned nclosers;                                 /* started */
+    bool closer_stop;
+    bool closers_held; /* tests: the work queues and waits (srs_closers_hold) */
     struct srs_counters c;
     uint64_t start_ns;
     atomic_uint_fast64_t calls_window[16]; /* sessions started per second, ring by second */
@@ -202,9 +213,12 @@ void srs_handle_message(struct vox_srs *s, const struct srs_peer *peer, const ch
                         uint64_t rx_ns);
 void srs_timers_run(struct vox_srs *s, uint64_t now_ns, uint64_t *next_ns);
 void srs_timeouts_run(struct vox_srs *s);
-/* The closer thread: runs the queued ends until srs_closer_stop (which drains the queue). */
+/* A closer thread: runs the queued work until srs_closer_stop (which drains the queue). */
 void *srs_closer_main(void *arg);
 void srs_closer_stop(struct vox_srs *s);
+/* For tests: while held, the closer threads leave the queued work alone (srs_closer_stop
+ * releases them first), so a request can be made to come before its call's files. */
+void srs_closers_hold(struct vox_srs *s, bool hold);
 void srs_end_all(struct vox_srs *s);
 void srs_session_ref(void *session);
 void srs_session_unref(void *session);

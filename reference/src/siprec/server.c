@@ -114,12 +114,14 @@ int vox_srs_create(const struct vox_srs_config *cfg, struct vox_srs **out, struc
         goto fail;
     if ((rc = srs_transport_open(s, diag)) < 0)
         goto fail;
-    if (pthread_create(&s->closer, NULL, srs_closer_main, s) != 0) {
-        vox_diag_set(diag, "cannot start the session closer thread");
-        rc = VOX_ENOMEM;
-        goto fail;
+    for (unsigned k = 0; k < SRS_CLOSERS; k++) {
+        if (pthread_create(&s->closers[k], NULL, srs_closer_main, s) != 0) {
+            vox_diag_set(diag, "cannot start the session closer threads");
+            rc = VOX_ENOMEM;
+            goto fail;
+        }
+        s->nclosers++;
     }
-    s->closer_started = true;
     snprintf(s->contact, sizeof(s->contact), "<sip:srs@%s%s%s:%u>",
              strchr(cfg->sip_host, ':') ? "[" : "", cfg->sip_host,
              strchr(cfg->sip_host, ':') ? "]" : "", s->sip_port);
