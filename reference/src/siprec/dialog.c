@@ -662,18 +662,21 @@ static char *meta_json(const struct srs_session *ss)
 }
 
 /* What the first half of an offer leaves for the second: the new streams' sockets and ports,
- * the answer as parsed (its payload types per stream), and what the second half reads of the
- * offer, so that it can run after the offer's message is gone (srs_session.pending). */
+ * what the answer says of each stream (its port and payload types), and what the second half
+ * reads of the offer. Values only, no views into the offer or the answer text, so that the
+ * second half can run after both are gone (srs_session.pending). */
 struct srs_offer_state {
     size_t nmedia;
     unsigned ports[VOX_SDP_MAX_MEDIA];
     int fds[VOX_SDP_MAX_MEDIA];
     bool paused[VOX_SDP_MAX_MEDIA];
     char labels[VOX_SDP_MAX_MEDIA][sizeof(((struct srs_stream *)0)->label)];
-    struct vox_sdp *ans;
+    unsigned answer_port[VOX_SDP_MAX_MEDIA]; /* 0: refused or removed */
+    size_t npts[VOX_SDP_MAX_MEDIA];
+    struct vox_rec_pt pts[VOX_SDP_MAX_MEDIA][16];
 };
 
-/* Closes the sockets the second half did not take and frees the parsed answer. */
+/* Closes the sockets the second half did not take. */
 static void offer_release(struct vox_srs *s, struct srs_offer_state *os)
 {
     for (size_t i = 0; i < os->nmedia; i++)
@@ -682,8 +685,6 @@ static void offer_release(struct vox_srs *s, struct srs_offer_state *os)
             vox_portalloc_put(s->ports, os->ports[i]);
             os->fds[i] = -1;
         }
-    free(os->ans);
-    os->ans = NULL;
 }
 
 /*
@@ -699,7 +700,6 @@ static int offer_answer(struct vox_srs *s, struct srs_session *ss, const struct 
     size_t i;
     int rc = 0;
 
-    os->ans = NULL;
     os->nmedia = offer->nmedia;
     for (i = 0; i < VOX_SDP_MAX_MEDIA; i++)
         os->fds[i] = -1;
@@ -738,11 +738,20 @@ static int offer_answer(struct vox_srs *s, struct srs_session *ss, const struct 
     rc = vox_sdp_answer(offer, &acfg, answer, cap, answer_len, diag);
     if (rc < 0)
         goto fail;
-    os->ans = malloc(sizeof(*os->ans));
-    if (!os->ans || vox_sdp_parse(answer, *answer_len, os->ans, diag) < 0) {
-        rc = os->ans ? VOX_EINVAL : VOX_ENOMEM;
+    /* the answer as the recorder needs it: each stream's port and payload types */
+    struct vox_sdp *ans = malloc(sizeof(*ans));
+    if (!ans || vox_sdp_parse(answer, *answer_len, ans, diag) < 0) {
+        rc = ans ? VOX_EINVAL : VOX_ENOMEM;
+        free(ans);
         goto fail;
     }
+    for (i = 0; i < offer->nmedia; i++) {
+        const struct vox_sdp_media *am = &ans->media[i];
+
+        os->answer_port[i] = i < ans->nmedia ? am->port : 0;
+        os->npts[i] = os->answer_port[i] ? answer_pts(am, os->pts[i], 16) : 0;
+    }
+    free(ans);
     return 0;
 fail:
     offer_release(s, os);
@@ -757,9 +766,8 @@ static void offer_record(struct vox_srs *s, struct srs_session *ss, struct srs_o
 {
     for (size_t i = 0; i < os->nmedia; i++) {
         struct srs_stream *st = &ss->streams[i];
-        const struct vox_sdp_media *am = &os->ans->media[i];
-        struct vox_rec_pt pts[16];
-        size_t npts = am->port ? answer_pts(am, pts, 16) : 0;
+        const struct vox_rec_pt *pts = os->pts[i];
+        size_t npts = os->npts[i];
         bool paused = os->paused[i];
 
         if (i >= ss->nstreams) {
@@ -770,8 +778,8 @@ static void offer_record(struct vox_srs *s, struct srs_session *ss, struct srs_o
             /* a new stream, or a stopped one offered again */
             unsigned index;
             memcpy(st->label, os->labels[i], sizeof(st->label));
-            if (!am->port || vox_rec_stream_add(ss->rec, st->label, os->fds[i], os->ports[i], pts,
-                                                npts, &index) < 0) {
+            if (!os->answer_port[i] || vox_rec_stream_add(ss->rec, st->label, os->fds[i],
+                                                          os->ports[i], pts, npts, &index) < 0) {
                 st->port = 0; /* offer_release closes it */
                 continue;
             }
@@ -780,7 +788,7 @@ static void offer_record(struct vox_srs *s, struct srs_session *ss, struct srs_o
             st->rec_index = index;
             st->recording = true;
             st->paused = false;
-        } else if (st->recording && !am->port) {
+        } else if (st->recording && !os->answer_port[i]) {
             /* RFC 3264 §8.2: port 0 removes the stream */
             vox_rec_stream_stop(ss->rec, st->rec_index);
             vox_portalloc_put(s->ports, st->port);
