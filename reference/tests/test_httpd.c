@@ -468,6 +468,37 @@ static void json_strings(void **st)
     vox_buf_free(&b);
 }
 
+static void prometheus_histogram(void **st)
+{
+    static const double le[] = {0.001, 0.0025, 1};
+    static const uint64_t counts[] = {3, 0, 5, 2}; /* the last one above 1 */
+    static const double bad_le[] = {0.5, 0.5};
+    struct vox_buf b;
+
+    (void)st;
+    vox_buf_init(&b);
+    vox_prom_histogram(&b, "vox_setup_seconds", "INVITE to 200.", le, counts, 3, 12.5);
+    assert_false(b.oom);
+    assert_string_equal(b.data, "# HELP vox_setup_seconds INVITE to 200.\n"
+                                "# TYPE vox_setup_seconds histogram\n"
+                                "vox_setup_seconds_bucket{le=\"0.001\"} 3\n"
+                                "vox_setup_seconds_bucket{le=\"0.0025\"} 3\n"
+                                "vox_setup_seconds_bucket{le=\"1\"} 8\n"
+                                "vox_setup_seconds_bucket{le=\"+Inf\"} 10\n"
+                                "vox_setup_seconds_sum 12.5\n"
+                                "vox_setup_seconds_count 10\n");
+    vox_buf_free(&b);
+    /* bounds that do not rise, or a bad name: the endpoint must fail, not serve it */
+    vox_buf_init(&b);
+    vox_prom_histogram(&b, "vox_h", NULL, bad_le, counts, 2, 0);
+    assert_true(b.oom);
+    vox_buf_free(&b);
+    vox_buf_init(&b);
+    vox_prom_histogram(&b, "1bad", NULL, le, counts, 3, 0);
+    assert_true(b.oom);
+    vox_buf_free(&b);
+}
+
 static void prometheus_writer(void **st)
 {
     struct vox_buf b;
@@ -536,6 +567,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(head_has_no_body),
         cmocka_unit_test(oom_body_gets_500),
         cmocka_unit_test(metrics_line_by_line),
+        cmocka_unit_test(prometheus_histogram),
         cmocka_unit_test(oversized_request_refused),
         cmocka_unit_test(port_in_use_and_bad_config),
     };

@@ -919,6 +919,11 @@ static void test_http_api(void **state)
     assert_non_null(strstr(page, "# TYPE vox_siprec_requests_total counter"));
     assert_non_null(strstr(page, "vox_siprec_cache_hit_ratio"));
     assert_non_null(strstr(page, "vox_siprec_rtp_ports_in_use 2\n"));
+    /* INVITE to 200 as a histogram: the one answer in the last bucket as in the count */
+    assert_non_null(strstr(page, "# TYPE vox_siprec_setup_seconds histogram\n"));
+    assert_non_null(strstr(page, "\nvox_siprec_setup_seconds_bucket{le=\"0.0001\"} "));
+    assert_non_null(strstr(page, "\nvox_siprec_setup_seconds_bucket{le=\"+Inf\"} 1\n"));
+    assert_non_null(strstr(page, "\nvox_siprec_setup_seconds_count 1\n"));
     /* the ACK travels on its own: wait (bounded) until the server has taken it */
     for (int i = 0; i < 100; i++) {
         assert_int_equal(http_get(sv.http_port, "/api/sessions", page, sizeof(page)), 200);

@@ -62,6 +62,15 @@ void vox_buf_json_str(struct vox_buf *b, const char *s);
 void vox_prom_metric(struct vox_buf *b, const char *name, const char *type, const char *help,
                      const char *labels, double value);
 
+/*
+ * Appends a histogram `name`: HELP and TYPE, then name_bucket{le="..."} for each of the `n`
+ * upper bounds `le` (ascending) and for +Inf, cumulative, then name_sum and name_count.
+ * `counts` holds n + 1 per-bucket (not cumulative) counts, the last one above le[n - 1].
+ * Invalid names or bounds not ascending mark the buffer failed, as above.
+ */
+void vox_prom_histogram(struct vox_buf *b, const char *name, const char *help, const double *le,
+                        const uint64_t *counts, size_t n, double sum);
+
 /* The Content-Type of the Prometheus text format. */
 #define VOX_PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 

@@ -137,6 +137,11 @@ void vox_srs_stop(struct vox_srs *s);
 void vox_srs_destroy(struct vox_srs *s);
 
 /* Counters of the server, for /metrics and tests. */
+/* Upper bounds (seconds) of the INVITE-to-200 histogram of /metrics
+ * (vox_siprec_setup_seconds_bucket): fine below 10 ms, where a p99 goal of a few ms is read. */
+#define VOX_SRS_SETUP_BUCKETS 20
+extern const double vox_srs_setup_bounds_s[VOX_SRS_SETUP_BUCKETS];
+
 struct vox_srs_stats {
     uint64_t sessions_active, sessions_total, sessions_peak;
     uint64_t invites, reinvites, updates, acks, byes, cancels, options, other_requests;
@@ -152,6 +157,9 @@ struct vox_srs_stats {
     uint64_t tcp_connections, tcp_active;
     uint64_t setup_ns_sum, setup_count; /* INVITE received -> 200 sent, inside the server */
     uint64_t setup_ns_max;
+    /* the same times by bucket: [i] counts those up to vox_srs_setup_bounds_s[i] (and above the
+     * bound before it), the last one those above every bound */
+    uint64_t setup_buckets[VOX_SRS_SETUP_BUCKETS + 1];
 };
 void vox_srs_stats(struct vox_srs *s, struct vox_srs_stats *out);
 

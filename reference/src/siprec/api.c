@@ -125,11 +125,10 @@ static void metrics(struct vox_srs *s, struct vox_http_response *r)
         vox_prom_metric(b, "vox_siprec_sessions_ended_total", "counter", "Sessions ended", labels,
                         (double)ended[i]);
     }
-    vox_prom_metric(b, "vox_siprec_setup_seconds_sum", "counter",
-                    "INVITE received to 200 sent, inside the server", NULL,
-                    (double)st.setup_ns_sum / 1e9);
-    vox_prom_metric(b, "vox_siprec_setup_seconds_count", "counter", "Answered INVITEs", NULL,
-                    (double)st.setup_count);
+    vox_prom_histogram(b, "vox_siprec_setup_seconds",
+                       "INVITE received (the kernel's timestamp over UDP) to 200 sent",
+                       vox_srs_setup_bounds_s, st.setup_buckets, VOX_SRS_SETUP_BUCKETS,
+                       (double)st.setup_ns_sum / 1e9);
     vox_prom_metric(b, "vox_siprec_setup_seconds_max", "gauge", "Slowest INVITE to 200", NULL,
                     (double)st.setup_ns_max / 1e9);
     vox_prom_metric(b, "vox_siprec_tcp_connections", "gauge", "Open SIP TCP connections", NULL,

@@ -1100,7 +1100,11 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
         ss->final_status = 200;
         ss->state = SRS_ANSWERED;
         uint64_t now = vox_clock_ns();
-        uint64_t setup = now - rx_ns;
+        uint64_t setup = now > rx_ns ? now - rx_ns : 0;
+        size_t b = 0;
+        while (b < VOX_SRS_SETUP_BUCKETS && (double)setup > vox_srs_setup_bounds_s[b] * 1e9)
+            b++;
+        atomic_fetch_add(&s->c.setup_buckets[b], 1);
         atomic_fetch_add(&s->c.setup_ns_sum, setup);
         atomic_fetch_add(&s->c.setup_count, 1);
         srs_max_u64(&s->c.setup_ns_max, setup);

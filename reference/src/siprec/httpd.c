@@ -217,6 +217,27 @@ static int prom_seen(const struct vox_buf *b, const char *name)
     return 0;
 }
 
+/* The HELP (when there is one) and TYPE lines of a metric. */
+static void prom_head(struct vox_buf *b, const char *name, const char *type, const char *help)
+{
+    if (help) {
+        const char *p;
+
+        vox_buf_printf(b, "# HELP %s ", name);
+        /* Exposition format: in HELP text, backslash and line feed are escaped. */
+        for (p = help; *p; p++) {
+            if (*p == '\\')
+                vox_buf_append(b, "\\\\", 2);
+            else if (*p == '\n')
+                vox_buf_append(b, "\\n", 2);
+            else
+                vox_buf_append(b, p, 1);
+        }
+        vox_buf_append(b, "\n", 1);
+    }
+    vox_buf_printf(b, "# TYPE %s %s\n", name, type);
+}
+
 /* Writes a value so that it parses back to the same double (Go's strconv, which Prometheus
  * uses, reads every form printed here). */
 static void prom_value(struct vox_buf *b, double v)
@@ -246,29 +267,50 @@ void vox_prom_metric(struct vox_buf *b, const char *name, const char *type, cons
         b->oom = 1;
         return;
     }
-    if (!prom_seen(b, name)) {
-        if (help) {
-            const char *p;
-
-            vox_buf_printf(b, "# HELP %s ", name);
-            /* Exposition format: in HELP text, backslash and line feed are escaped. */
-            for (p = help; *p; p++) {
-                if (*p == '\\')
-                    vox_buf_append(b, "\\\\", 2);
-                else if (*p == '\n')
-                    vox_buf_append(b, "\\n", 2);
-                else
-                    vox_buf_append(b, p, 1);
-            }
-            vox_buf_append(b, "\n", 1);
-        }
-        vox_buf_printf(b, "# TYPE %s %s\n", name, type);
-    }
+    if (!prom_seen(b, name))
+        prom_head(b, name, type, help);
     if (labels && *labels)
         vox_buf_printf(b, "%s{%s} ", name, labels);
     else
         vox_buf_printf(b, "%s ", name);
     prom_value(b, value);
+    vox_buf_append(b, "\n", 1);
+}
+
+void vox_prom_histogram(struct vox_buf *b, const char *name, const char *help, const double *le,
+                        const uint64_t *counts, size_t n, double sum)
+{
+    char series[256];
+    uint64_t total = 0;
+    size_t i;
+
+    if (!prom_name_ok(name) || strlen(name) + sizeof("_bucket") > sizeof(series)) {
+        b->oom = 1;
+        return;
+    }
+    for (i = 1; i < n; i++)
+        if (!(le[i] > le[i - 1])) {
+            b->oom = 1;
+            return;
+        }
+    prom_head(b, name, "histogram", help);
+    snprintf(series, sizeof(series), "%s_bucket", name);
+    for (i = 0; i <= n; i++) {
+        total += counts[i];
+        if (i < n) {
+            vox_buf_printf(b, "%s{le=\"", series);
+            prom_value(b, le[i]);
+            vox_buf_append(b, "\"} ", 3);
+        } else {
+            vox_buf_printf(b, "%s{le=\"+Inf\"} ", series);
+        }
+        prom_value(b, (double)total);
+        vox_buf_append(b, "\n", 1);
+    }
+    vox_buf_printf(b, "%s_sum ", name);
+    prom_value(b, sum);
+    vox_buf_printf(b, "\n%s_count ", name);
+    prom_value(b, (double)total);
     vox_buf_append(b, "\n", 1);
 }
 

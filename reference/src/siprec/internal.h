@@ -166,6 +166,7 @@ struct srs_counters {
     SRS_COUNTER(bytes_in)
     SRS_COUNTER(messages_in)
 #undef SRS_COUNTER
+    atomic_uint_fast64_t setup_buckets[VOX_SRS_SETUP_BUCKETS + 1];
 };
 
 struct vox_srs {

@@ -218,6 +218,10 @@ void vox_srs_destroy(struct vox_srs *s)
     free(s);
 }
 
+const double vox_srs_setup_bounds_s[VOX_SRS_SETUP_BUCKETS] = {
+    0.0001, 0.0002, 0.0003, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005,
+    0.0075, 0.01,   0.02,   0.05,   0.1,     0.25,  0.5,    1,     2.5,   5};
+
 void vox_srs_stats(struct vox_srs *s, struct vox_srs_stats *out)
 {
     memset(out, 0, sizeof(*out));
@@ -254,4 +258,6 @@ void vox_srs_stats(struct vox_srs *s, struct vox_srs_stats *out)
     LOAD(setup_count)
     LOAD(setup_ns_max)
 #undef LOAD
+    for (size_t i = 0; i <= VOX_SRS_SETUP_BUCKETS; i++)
+        out->setup_buckets[i] = atomic_load(&s->c.setup_buckets[i]);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "siprec/internal.h"
@@ -288,10 +289,14 @@ int srs_transport_open(struct vox_srs *s, struct vox_diag *diag)
     for (int attempt = 0; attempt < 16; attempt++) {
         unsigned bound = port;
         if (udp) {
+            int one = 1;
+
             rc = bind_socket(s->cfg.sip_host, port, SOCK_DGRAM, &bound, diag);
             if (rc < 0)
                 return rc;
             s->udp_fd = rc;
+            /* the kernel's arrival time: INVITE-to-200 then counts the wait for this loop */
+            setsockopt(s->udp_fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
         }
         if (tcp) {
             rc = bind_socket(s->cfg.sip_host, bound, SOCK_STREAM, &bound, diag);
@@ -350,9 +355,32 @@ void srs_wake(struct vox_srs *s)
 /* ---- the loop ---------------------------------------------------------------------------------
  */
 
+/* When a datagram reached the socket, on the monotonic clock: the kernel's timestamp (a
+ * realtime one) as an age, or `now` without one or across a clock step. */
+static uint64_t arrival(struct msghdr *mh, uint64_t now, const struct timespec *real)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts;
+            int64_t age;
+
+            memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+            age = (int64_t)(real->tv_sec - ts.tv_sec) * 1000000000 + (real->tv_nsec - ts.tv_nsec);
+            if (age > 0 && age < 10000000000 && (uint64_t)age < now)
+                return now - (uint64_t)age;
+            break;
+        }
+    }
+    return now;
+}
+
 static void udp_read(struct vox_srs *s)
 {
     static __thread char bufs[UDP_BATCH][UDP_MAX_BYTES];
+    static __thread union {
+        char bytes[CMSG_SPACE(sizeof(struct timespec))];
+        struct cmsghdr align;
+    } ctl[UDP_BATCH];
     struct mmsghdr msgs[UDP_BATCH];
     struct iovec iov[UDP_BATCH];
     struct sockaddr_storage addrs[UDP_BATCH];
@@ -363,12 +391,16 @@ static void udp_read(struct vox_srs *s)
             msgs[i].msg_hdr = (struct msghdr){.msg_name = &addrs[i],
                                               .msg_namelen = sizeof(addrs[i]),
                                               .msg_iov = &iov[i],
-                                              .msg_iovlen = 1};
+                                              .msg_iovlen = 1,
+                                              .msg_control = ctl[i].bytes,
+                                              .msg_controllen = sizeof(ctl[i].bytes)};
         }
         int n = recvmmsg(s->udp_fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
         if (n <= 0)
             return;
         uint64_t now = vox_clock_ns();
+        struct timespec real;
+        clock_gettime(CLOCK_REALTIME, &real);
         for (int i = 0; i < n; i++) {
             struct srs_peer peer = {.transport = SRS_UDP, .addr_len = msgs[i].msg_hdr.msg_namelen};
             size_t len = msgs[i].msg_len;
@@ -376,7 +408,7 @@ static void udp_read(struct vox_srs *s)
             /* RFC 5626 §3.5.1 keep-alives over UDP are a bare CRLF (or CRLFCRLF): ignore */
             if (len <= 4 && strspn(bufs[i], "\r\n") >= len)
                 continue;
-            dispatch(s, &peer, bufs[i], len, now);
+            dispatch(s, &peer, bufs[i], len, arrival(&msgs[i].msg_hdr, now, &real));
         }
         if (n < UDP_BATCH)
             return;
