@@ -442,6 +442,9 @@ void srs_end_all(struct vox_srs *s)
             srs_session_unref(batch[i]);
         }
     }
+    /* an end queued meanwhile (files that could not be made at the last moment) finds its
+     * session ended: this only lets its reference go */
+    srs_timeouts_run(s);
     /* sessions that never made it into the map cannot exist: insertion comes first */
 }
 
