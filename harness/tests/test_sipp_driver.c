@@ -161,6 +161,40 @@ static void prometheus_values_by_name_and_labels(void **st)
     assert_true(isnan(vox__sipp_prom_value("", "x", NULL)));
 }
 
+static void prometheus_histogram_quantiles(void **st)
+{
+    /* 100 observations: 50 up to 1 ms, 40 in (1, 2] ms, 9 in (2, 5] ms, 1 above 5 ms */
+    static const char *text = "# TYPE vox_siprec_setup_seconds histogram\n"
+                              "vox_siprec_setup_seconds_bucket{le=\"0.001\"} 50\n"
+                              "vox_siprec_setup_seconds_bucket{le=\"0.002\"} 90\n"
+                              "vox_siprec_setup_seconds_bucket{le=\"0.005\"} 99\n"
+                              "vox_siprec_setup_seconds_bucket{le=\"+Inf\"} 100\n"
+                              "vox_siprec_setup_seconds_sum 0.2\n"
+                              "vox_siprec_setup_seconds_count 100\n";
+    static const char *shuffled = "x_bucket{le=\"+Inf\"} 4\n"
+                                  "x_bucket{le=\"2\"} 4\n"
+                                  "x_bucket{le=\"1\"} 2\n";
+
+    (void)st;
+    /* rank 50 ends the first bucket: linear from 0 */
+    assert_true(fabs(vox__sipp_prom_quantile(text, "vox_siprec_setup_seconds", 0.5) - 0.001) <
+                1e-12);
+    assert_true(fabs(vox__sipp_prom_quantile(text, "vox_siprec_setup_seconds", 0.25) - 0.0005) <
+                1e-12);
+    /* rank 70: half way through (1, 2] ms */
+    assert_true(fabs(vox__sipp_prom_quantile(text, "vox_siprec_setup_seconds", 0.7) - 0.0015) <
+                1e-12);
+    /* rank 99 ends (2, 5] ms; rank 99.5 is in +Inf: the highest finite bound */
+    assert_true(fabs(vox__sipp_prom_quantile(text, "vox_siprec_setup_seconds", 0.99) - 0.005) <
+                1e-12);
+    assert_true(vox__sipp_prom_quantile(text, "vox_siprec_setup_seconds", 0.995) == 0.005);
+    /* the bounds in any order */
+    assert_true(fabs(vox__sipp_prom_quantile(shuffled, "x", 0.75) - 1.5) < 1e-12);
+    assert_true(isnan(vox__sipp_prom_quantile(text, "vox_siprec_other", 0.5)));
+    assert_true(isnan(vox__sipp_prom_quantile("x_bucket{le=\"+Inf\"} 0\n", "x", 0.5)));
+    assert_true(isnan(vox__sipp_prom_quantile(text, "vox_siprec_setup_seconds", 1.5)));
+}
+
 static void steady_window_is_the_plateau(void **st)
 {
     /* ramp, plateau at 100 (one dip to 96 inside it), drain; -1 = /health did not answer */
@@ -321,6 +355,7 @@ int main(void)
         cmocka_unit_test(rtt_reads_one_timer),
         cmocka_unit_test(rtt_rejects_garbage),
         cmocka_unit_test(prometheus_values_by_name_and_labels),
+        cmocka_unit_test(prometheus_histogram_quantiles),
         cmocka_unit_test(steady_window_is_the_plateau),
         cmocka_unit_test(check_rejects_bad_params_and_a_missing_sipp),
         cmocka_unit_test(quick_run_against_the_real_server),

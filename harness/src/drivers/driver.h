@@ -126,6 +126,10 @@ int vox__sipp_parse_rtt(const char *path, const char *rtd, struct vox__sipp_rtt 
  * or NAN when it is absent. */
 double vox__sipp_prom_value(const char *text, const char *name, const char *labels);
 
+/* The q-quantile (0..1) of Prometheus histogram `name` (its name_bucket{le="..."} samples),
+ * interpolated within the bucket as Prometheus's histogram_quantile does; NAN without data. */
+double vox__sipp_prom_quantile(const char *text, const char *name, double q);
+
 /* The steady state of a run: first..last sample at which `sessions` (one per sample, -1 for
  * unknown) reached 95% of `target`, else 95% of its peak. False when no two samples qualify. */
 bool vox__sipp_steady_window(const long *sessions, size_t n, unsigned target, size_t *first,

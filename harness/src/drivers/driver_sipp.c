@@ -590,6 +590,56 @@ double vox__sipp_prom_value(const char *text, const char *name, const char *labe
     return NAN;
 }
 
+/*
+ * The q-quantile (0..1) of the Prometheus histogram `name` in exposition text, as Prometheus's
+ * histogram_quantile reads it: the bucket where the rank falls, linear within it (from 0 for
+ * the first); in the +Inf bucket, the highest finite bound. NAN without buckets or counts.
+ */
+double vox__sipp_prom_quantile(const char *text, const char *name, double q)
+{
+    enum { MAX_BUCKETS = 64 };
+    double le[MAX_BUCKETS], cum[MAX_BUCKETS], rank, lo = 0, below = 0;
+    size_t n = 0, nlen = strlen(name), i, j;
+    const char *p;
+
+    for (p = text; p && *p && n < MAX_BUCKETS; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        const char *v = p + nlen;
+        char *end;
+
+        if (*p == '#' || strncmp(p, name, nlen) != 0 || strncmp(v, "_bucket{le=\"", 12) != 0)
+            continue;
+        v += 12;
+        le[n] = strncmp(v, "+Inf\"", 5) == 0 ? INFINITY : strtod(v, &end);
+        v = strchr(v, '}');
+        if (!v || v[1] != ' ')
+            continue;
+        cum[n++] = strtod(v + 2, NULL);
+    }
+    /* by bound (the server writes them in order; a scraper's file may not) */
+    for (i = 1; i < n; i++)
+        for (j = i; j > 0 && le[j] < le[j - 1]; j--) {
+            double t = le[j];
+            le[j] = le[j - 1];
+            le[j - 1] = t;
+            t = cum[j];
+            cum[j] = cum[j - 1];
+            cum[j - 1] = t;
+        }
+    if (!n || !(cum[n - 1] > 0) || !(q >= 0 && q <= 1))
+        return NAN;
+    rank = q * cum[n - 1];
+    for (i = 0; i < n; i++) {
+        if (cum[i] >= rank && cum[i] > below) {
+            if (isinf(le[i]))
+                return i ? le[i - 1] : NAN;
+            return lo + (le[i] - lo) * (rank - below) / (cum[i] - below);
+        }
+        lo = le[i];
+        below = cum[i];
+    }
+    return NAN;
+}
+
 struct sample {
     uint64_t t_ns;
     uint64_t cpu_ticks; /* the server's utime + stime, in clock ticks */
@@ -1193,6 +1243,12 @@ static int push_metrics(struct rep *r, const struct plan *p, struct vox_run *run
     PUSH("setup_ms_mean", "ms", VOX_DIR_LOWER, rtt->count ? vox_hist_mean(rtt->hist) / 1e6 : NAN);
     PUSH("server_setup_ms_mean", "ms", VOX_DIR_LOWER,
          setup_n > 0 ? 1e3 * setup_sum / setup_n : NAN);
+    /* the server's own INVITE-to-200 (from the kernel's arrival), read from its histogram:
+     * what SIPp's figures hold beyond it is the load generator and the way back */
+    PUSH("server_setup_ms_p50", "ms", VOX_DIR_LOWER,
+         1e3 * vox__sipp_prom_quantile(metrics, "vox_siprec_setup_seconds", 0.50));
+    PUSH("server_setup_ms_p99", "ms", VOX_DIR_LOWER,
+         1e3 * vox__sipp_prom_quantile(metrics, "vox_siprec_setup_seconds", 0.99));
     PUSH("server_setup_ms_max", "ms", VOX_DIR_LOWER,
          1e3 * vox__sipp_prom_value(metrics, "vox_siprec_setup_seconds_max", NULL));
     PUSH("calls_successful", "count", VOX_DIR_HIGHER, st->successful);

@@ -935,12 +935,13 @@ static void table_siprec_sessions(struct doc *d, const struct vox_results *r)
     if (!n)
         goto out;
     doc_heading(d, 3, "SIPREC sessions");
-    doc_table(d, 9);
+    doc_table(d, 10);
     doc_cell(d, "Concurrent Sessions");
     doc_cell(d, "Backends (alloc / exec)");
     doc_cell(d, "Memory Usage");
     doc_cell(d, "CPU Usage");
     doc_cell(d, "Response Time (p50 / p99)");
+    doc_cell(d, "In the server (p50 / p99)");
     doc_cell(d, "Memory at level");
     doc_cell(d, "Calls/s");
     doc_cell(d, "Failed calls");
@@ -960,7 +961,7 @@ static void table_siprec_sessions(struct doc *d, const struct vox_results *r)
                     doc_cell(d, "%s", guide[g].memory);
                     doc_cell(d, "%s", guide[g].cpu);
                     doc_cell(d, "%s", guide[g].response);
-                    for (size_t k = 0; k < 4; k++)
+                    for (size_t k = 0; k < 5; k++)
                         doc_cell(d, NONE);
                 }
         }
@@ -978,6 +979,8 @@ static void table_siprec_sessions(struct doc *d, const struct vox_results *r)
             doc_cell(d, NONE);
         doc_cell(d, "%s / %s", fmt_ms(a, sizeof(a), median_of(run, "setup_ms_p50")),
                  fmt_ms(b, sizeof(b), median_of(run, "setup_ms_p99")));
+        doc_cell(d, "%s / %s", fmt_ms(a, sizeof(a), median_of(run, "server_setup_ms_p50")),
+                 fmt_ms(b, sizeof(b), median_of(run, "server_setup_ms_p99")));
         cell_mb(d, median_of(run, "rss_steady_bytes"));
         doc_cell(d, "%s", fmt_value(a, sizeof(a), median_of(run, "calls_per_s"), "1/s"));
         if (isfinite(failed)) {
@@ -997,7 +1000,11 @@ static void table_siprec_sessions(struct doc *d, const struct vox_results *r)
                 "server's share of one core over that steady window, and Machine busy the share "
                 "of all CPUs busy meanwhile (the load generators run on the same machine). "
                 "Response Time is INVITE to 200 OK as SIPp measured it (-trace_rtt, µs clock), "
-                "over every call of the run. Calls/s is the rate the answers came at. Failed "
+                "over every call of the run; In the server is the same from the kernel's arrival "
+                "time of the INVITE (UDP; TCP from its read) to the 200's send, from the "
+                "server's histogram (vox_siprec_setup_seconds, interpolated within buckets), so "
+                "that the difference is the load generator's and the way back. Calls/s is the rate "
+                "the answers came at. Failed "
                 "calls are summed over the repetitions; the other figures are medians.");
     doc_para(d, "The Go guide's rows are the claims of the deleted loreste/siprec performance "
                 "guide (50 / 180 / 320 MB, 15 / 45 / 75%% CPU, under 1 / 2 / 5 ms at 100 / 500 / "
