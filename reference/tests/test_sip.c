@@ -1002,6 +1002,18 @@ static void nameaddr_and_params(void **st)
     assert_int_equal(vox_sip_nameaddr_parse(vox_str_c(""), &na), VOX_EMALFORMED);
     assert_int_equal(vox_sip_nameaddr_parse(vox_str_c("\"a\" sip:c@x"), &na), VOX_EMALFORMED);
     assert_int_equal(vox_sip_nameaddr_parse(vox_str_c("<sip:c@x>;;tag=1"), &na), VOX_EMALFORMED);
+    /* an addr-spec's header parameters may be quoted (Cisco CUBE's participant headers) */
+    assert_int_equal(
+        vox_sip_nameaddr_parse(vox_str_c("sip:2164485925@ccf.org;media-index=\"0\";tag=t"), &na),
+        0);
+    vox_test_assert_str(na.uri, "sip:2164485925@ccf.org");
+    vox_test_assert_str(na.params, "media-index=\"0\";tag=t");
+    vox_test_assert_str(na.tag, "t");
+    assert_int_equal(vox_sip_nameaddr_parse(vox_str_c("sip:c@x;q=\"<a>\""), &na), 0);
+    assert_int_equal(vox_sip_nameaddr_parse(vox_str_c("sip:c@x;q=\"open"), &na), VOX_EMALFORMED);
+    /* a display name is tokens: ';' in it, or quotes before the ';', is no addr-spec either */
+    assert_int_equal(vox_sip_nameaddr_parse(vox_str_c("Bob;x <sip:b@b.com>"), &na), VOX_EMALFORMED);
+    assert_int_equal(vox_sip_nameaddr_parse(vox_str_c("sip:c\"@x;a=1"), &na), VOX_EMALFORMED);
 
     cur = vox_str_c(";lr ; +sip.src;q=\"0;5\";  a = b");
     while (vox_sip_param_next(&cur, &n, &v)) {

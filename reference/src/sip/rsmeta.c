@@ -1234,33 +1234,11 @@ static int parse_index(struct vox_str v, unsigned *out)
     return 0;
 }
 
-/*
- * One X-Cisco-Recording-Participant value. CUBE writes a bare addr-spec with a quoted parameter,
- * `sip:2164485925@ccf.org;media-index="0"`, which vox_sip_nameaddr_parse refuses (it accepts
- * quotes only in a display name); such a value is split at its first ';' instead (RFC 3261
- * §20.10: the parameters of a bare addr-spec are header parameters).
- */
+/* One X-Cisco-Recording-Participant value: a name-addr, or the bare addr-spec with a quoted
+ * parameter that CUBE writes (`sip:2164485925@ccf.org;media-index="0"`). */
 static int nbr_nameaddr(struct vox_str item, struct vox_sip_nameaddr *na)
 {
-    size_t i;
-
-    if (vox_sip_nameaddr_parse(item, na) == 0)
-        return na->uri.len ? 0 : -1;
-    if (memchr(item.p, '<', item.len))
-        return -1;
-    memset(na, 0, sizeof(*na));
-    for (i = 0; i < item.len && item.p[i] != ';'; i++)
-        if (is_ws((unsigned char)item.p[i]) || item.p[i] == '"')
-            return -1;
-    if (i == 0)
-        return -1;
-    na->uri.p = item.p;
-    na->uri.len = i;
-    if (i < item.len) {
-        na->params.p = item.p + i + 1;
-        na->params.len = item.len - i - 1;
-    }
-    return 0;
+    return vox_sip_nameaddr_parse(item, na) == 0 && na->uri.len ? 0 : -1;
 }
 
 /*

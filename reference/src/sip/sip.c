@@ -767,23 +767,33 @@ int vox_sip_nameaddr_parse(struct vox_str value, struct vox_sip_nameaddr *out)
             return VOX_EMALFORMED;
         lt = i;
     } else {
-        for (lt = 0; lt < s.len && s.p[lt] != '<'; lt++)
+        /* an unquoted display name is tokens: a ';' before any '<' starts the parameters of
+         * an addr-spec, whose values may be quoted (Cisco CUBE: sip:x@y;media-index="0") */
+        for (lt = 0; lt < s.len && s.p[lt] != '<' && s.p[lt] != ';'; lt++)
             if (s.p[lt] == '"')
                 return VOX_EMALFORMED;
-        if (lt < s.len) {
+        if (lt < s.len && s.p[lt] == '<') {
             out->display = trim(mkstr(s.p, lt));
         } else {
             /* addr-spec: parameters after the URI belong to the header (RFC 3261 §20.10) */
-            size_t semi = 0;
+            size_t semi = lt;
 
-            while (semi < s.len && s.p[semi] != ';')
-                semi++;
             out->uri = trim(mkstr(s.p, semi));
             if (!out->uri.len)
                 return VOX_EMALFORMED;
             for (i = 0; i < out->uri.len; i++)
                 if (is_lws((unsigned char)out->uri.p[i]))
                     return VOX_EMALFORMED; /* "Bob sip:bob@b.com": display without <> */
+            /* "Bob;x <sip:b@b.com>" is no addr-spec either: '<' or '>' outside quotes */
+            for (i = semi; i < s.len; i++) {
+                if (s.p[i] == '"') {
+                    i = skip_quoted(s, i) - 1;
+                    if (i >= s.len)
+                        return VOX_EMALFORMED; /* unterminated quoted value */
+                } else if (s.p[i] == '<' || s.p[i] == '>') {
+                    return VOX_EMALFORMED;
+                }
+            }
             if (semi < s.len)
                 out->params = trim(mkstr(s.p + semi + 1, s.len - semi - 1));
             goto tag;
