@@ -655,27 +655,48 @@ static void wait_packets(struct rx **rx, size_t n, size_t want)
     fail_msg("fewer than %zu packets after 4 s", want);
 }
 
+/* Starts a daemon; returns its pid, its stdout in *out and the control address it printed
+ * once it listens in ctl (64 bytes). */
+static pid_t daemon_start(const char **argv, FILE **out, char *ctl)
+{
+    char line[128];
+    int pipefd[2];
+    pid_t pid;
+
+    assert_int_equal(pipe(pipefd), 0);
+    pid = spawn_sender(argv, pipefd[1]);
+    close(pipefd[1]);
+    *out = fdopen(pipefd[0], "r");
+    assert_non_null(*out);
+    assert_non_null(fgets(line, sizeof(line), *out));
+    assert_int_equal(sscanf(line, "control %63s", ctl), 1);
+    return pid;
+}
+
+/* Waits for the daemon to exit (after a quit), checks its status and reads its --stats. */
+static void daemon_exit(pid_t pid, FILE *out, const char *stats, char *text, size_t cap)
+{
+    int status;
+
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_int_equal(exit_status(status), 0);
+    fclose(out);
+    read_text(stats, text, cap);
+}
+
 static void test_daemon(void **state)
 {
     struct rx *rx[4] = {rx_open(), rx_open(), rx_open(), rx_open()};
-    char ctl[64], line[128], dests_a[64], dests_b[64], stats[300], text[4096];
+    char ctl[64], dests_a[64], dests_b[64], stats[300], text[4096];
     const char *argv[] = {NULL, "--control", "127.0.0.1:0", "--stats", stats, NULL};
     struct vox_rtp_view last, v;
-    int pipefd[2], status;
     size_t i, got = 0;
     pid_t pid;
     FILE *out;
 
     (void)state;
     snprintf(stats, sizeof(stats), "%s/daemon.json", tmpdir);
-    assert_int_equal(pipe(pipefd), 0);
-    pid = spawn_sender(argv, pipefd[1]);
-    close(pipefd[1]);
-    out = fdopen(pipefd[0], "r");
-    assert_non_null(out);
-    /* the daemon prints its control address once it listens */
-    assert_non_null(fgets(line, sizeof(line), out));
-    assert_int_equal(sscanf(line, "control %63s", ctl), 1);
+    pid = daemon_start(argv, &out, ctl);
     snprintf(dests_a, sizeof(dests_a), "127.0.0.1:%u,127.0.0.1:%u", rx[0]->port, rx[1]->port);
     snprintf(dests_b, sizeof(dests_b), "127.0.0.1:%u,127.0.0.1:%u", rx[2]->port, rx[3]->port);
 
@@ -742,10 +763,7 @@ static void test_daemon(void **state)
     assert_int_equal(rx_drain(rx[3]), 0);
 
     assert_int_equal(client(ctl, "quit", NULL, NULL, NULL), 0);
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_int_equal(exit_status(status), 0);
-    fclose(out);
-    read_text(stats, text, sizeof(text));
+    daemon_exit(pid, out, stats, text, sizeof(text));
     assert_non_null(strstr(text, "\"mode\": \"daemon\""));
     assert_non_null(strstr(text, "\"sessions_started\": 2,"));
     assert_non_null(strstr(text, "\"streams_started\": 4,"));
@@ -770,10 +788,9 @@ static void append(const char *path, const char *text)
 static void test_daemon_follow(void **state)
 {
     struct rx *rx[2] = {rx_open(), rx_open()};
-    char ctl[64], line[128], cmds[300], stats[300], text[4096], cmd[160], big[3000];
+    char ctl[64], cmds[300], stats[300], text[4096], cmd[160], big[3000];
     const char *argv[] = {NULL, "--control", "127.0.0.1:0", "--follow",
                           cmds, "--stats",   stats,         NULL};
-    int pipefd[2], status;
     pid_t pid;
     FILE *out;
 
@@ -781,13 +798,7 @@ static void test_daemon_follow(void **state)
     snprintf(cmds, sizeof(cmds), "%s/follow-commands.log", tmpdir);
     snprintf(stats, sizeof(stats), "%s/follow.json", tmpdir);
     unlink(cmds);
-    assert_int_equal(pipe(pipefd), 0);
-    pid = spawn_sender(argv, pipefd[1]);
-    close(pipefd[1]);
-    out = fdopen(pipefd[0], "r");
-    assert_non_null(out);
-    assert_non_null(fgets(line, sizeof(line), out));
-    assert_int_equal(sscanf(line, "control %63s", ctl), 1);
+    pid = daemon_start(argv, &out, ctl);
     assert_int_equal(client(ctl, "ping", NULL, NULL, NULL), 0); /* no file yet: still running */
 
     /* half a line: nothing starts until its newline */
@@ -817,10 +828,7 @@ static void test_daemon_follow(void **state)
     assert_int_equal(rx_drain(rx[1]), 0);
 
     append(cmds, "quit\n");
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_int_equal(exit_status(status), 0);
-    fclose(out);
-    read_text(stats, text, sizeof(text));
+    daemon_exit(pid, out, stats, text, sizeof(text));
     assert_non_null(strstr(text, "\"sessions_started\": 1,"));
     assert_non_null(strstr(text, "\"streams_started\": 2,"));
     /* frobnicate and the long line; the blank line is no command */

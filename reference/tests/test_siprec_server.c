@@ -389,6 +389,24 @@ static json_t *load_session_json(const struct srv *sv, const char *call_id)
     return j;
 }
 
+/* The session JSON of a call ended by BYE, checked for its two streams labelled "1" and "2"
+ * with `packets` RTP packets each. Returns the streams array in *streams; free the object. */
+static json_t *load_bye_session(const struct srv *sv, const char *call_id, json_int_t packets,
+                                json_t **streams)
+{
+    json_t *j = load_session_json(sv, call_id);
+
+    assert_string_equal(json_string_value(json_object_get(j, "end_reason")), "bye");
+    *streams = json_object_get(j, "streams");
+    assert_int_equal(json_array_size(*streams), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *st = json_array_get(*streams, i);
+        assert_string_equal(json_string_value(json_object_get(st, "label")), i ? "2" : "1");
+        assert_int_equal(json_integer_value(json_object_get(st, "packets")), packets);
+    }
+    return j;
+}
+
 static double wav_seconds(const struct srv *sv, const char *name, unsigned *channels)
 {
     char path[512];
@@ -447,15 +465,7 @@ static void test_call_udp_and_tcp(void **state)
         char call_id[64], name[128];
         unsigned channels;
         snprintf(call_id, sizeof(call_id), "call-%s@test", tcp ? "tcp" : "udp");
-        json_t *j = load_session_json(&sv, call_id);
-        assert_string_equal(json_string_value(json_object_get(j, "end_reason")), "bye");
-        json_t *streams = json_object_get(j, "streams");
-        assert_int_equal(json_array_size(streams), 2);
-        for (size_t i = 0; i < 2; i++) {
-            json_t *st = json_array_get(streams, i);
-            assert_string_equal(json_string_value(json_object_get(st, "label")), i ? "2" : "1");
-            assert_int_equal(json_integer_value(json_object_get(st, "packets")), 50);
-        }
+        json_t *streams, *j = load_bye_session(&sv, call_id, 50, &streams);
         /* the metadata came through: participants and which stream each sends */
         json_t *meta = json_object_get(j, "metadata");
         assert_non_null(meta);
@@ -714,14 +724,9 @@ static void test_requests_before_files(void **state)
         unsigned channels;
 
         snprintf(call_id, sizeof(call_id), "early-%d@test", i);
-        json_t *j = load_session_json(&sv, call_id);
-        assert_string_equal(json_string_value(json_object_get(j, "end_reason")), "bye");
-        json_t *streams = json_object_get(j, "streams");
-        assert_int_equal(json_array_size(streams), 2);
+        json_t *streams, *j = load_bye_session(&sv, call_id, 0, &streams);
         for (size_t k = 0; k < 2; k++) {
             json_t *st = json_array_get(streams, k);
-            assert_string_equal(json_string_value(json_object_get(st, "label")), k ? "2" : "1");
-            assert_int_equal(json_integer_value(json_object_get(st, "packets")), 0);
             /* the hold reached the recorder, though it came before the files */
             assert_string_equal(json_string_value(json_object_get(st, "state")),
                                 i % 2 == 0 ? "paused" : "recording");
