@@ -251,6 +251,14 @@ static void check_rejects_bad_params_and_a_missing_sipp(void **st)
     assert_int_equal(drv->check(&w, &d), VOX_EINVAL);
 
     memset(&w, 0, sizeof(w));
+    set_param(&w, "server_cpus", "0-");
+    assert_int_equal(drv->check(&w, &d), VOX_EINVAL);
+    assert_non_null(strstr(d.text, "a CPU list"));
+    memset(&w, 0, sizeof(w));
+    set_param(&w, "load_cpus", "one");
+    assert_int_equal(drv->check(&w, &d), VOX_EINVAL);
+
+    memset(&w, 0, sizeof(w));
     set_param(&w, "concurrency", "10");
     setenv("VOXBENCH_SIPP", "/nonexistent/sipp", 1);
     assert_int_equal(drv->check(&w, &d), VOX_ENOENT);
@@ -303,6 +311,9 @@ static void quick_run_against_the_real_server(void **st)
     set_param(&w, "concurrency", "20");
     set_param(&w, "rate", "40");
     set_param(&w, "cache_size", "1000");
+    /* pinned (to the one CPU every machine has): the server, and the load generators */
+    set_param(&w, "server_cpus", "0");
+    set_param(&w, "load_cpus", "0");
     if (drv->check(&w, &d) == VOX_ENOENT && strstr(d.text, "sip-tester")) {
         print_message("skipped: %s\n", d.text);
         skip();
@@ -320,6 +331,8 @@ static void quick_run_against_the_real_server(void **st)
     vox_run_set_param(run, "concurrency", "20");
     vox_run_set_param(run, "rate", "40");
     vox_run_set_param(run, "cache_size", "1000");
+    vox_run_set_param(run, "server_cpus", "0");
+    vox_run_set_param(run, "load_cpus", "0");
     rc = drv->run_once(&env, &w, run, 0, &d);
     nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     if (rc != 0)
@@ -330,6 +343,12 @@ static void quick_run_against_the_real_server(void **st)
     assert_true(vox_metric_median(need(run, "rss_peak_bytes")) > 1e6);
     assert_true(vox_metric_median(need(run, "rss_steady_bytes")) > 1e6);
     assert_true(vox_metric_median(need(run, "setup_ms_p99")) > 0);
+    /* SIPp kept its µs clock through taskset and env: a coarse one reads 0 for most calls */
+    assert_true(vox_metric_median(need(run, "setup_ms_p50")) > 0);
+    /* the server's own INVITE-to-200, from its histogram */
+    assert_true(vox_metric_median(need(run, "server_setup_ms_p50")) > 0);
+    assert_true(vox_metric_median(need(run, "server_setup_ms_p50")) <=
+                vox_metric_median(need(run, "server_setup_ms_p99")));
     assert_true(vox_metric_median(need(run, "setup_ms_p50")) <=
                 vox_metric_median(need(run, "setup_ms_p99")));
     assert_true(vox_metric_median(need(run, "cache_lookups")) > 0);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Driver "sipp": SIPp call load against vox-siprec, RTP from vox-rtpsend, the server measured. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -84,6 +85,8 @@ static const struct param_spec specs[] = {
     {"workers", "threads >= 0 (0: one per CPU)", 0},
     {"max_calls", "sessions >= 1", 1},
     {"recording_dir", "a directory (default: the repetition's own)", NAN},
+    {"server_cpus", "a CPU list such as 0 or 0-3,6", NAN},
+    {"load_cpus", "a CPU list such as 1 or 4-7", NAN},
 };
 
 static const struct param_spec *spec_of(const char *name)
@@ -110,6 +113,13 @@ static int check_value(const struct vox_workload *w, const struct param_spec *p,
             return 0;
     } else if (strcmp(p->name, "scenario") == 0) {
         if (v[0] && !strchr(v, '/'))
+            return 0;
+    } else if (strcmp(p->name, "server_cpus") == 0 || strcmp(p->name, "load_cpus") == 0) {
+        /* what taskset -c takes: digits, ',' and '-', a number at each end */
+        size_t n = strlen(v);
+
+        if (n && strspn(v, "0123456789,-") == n && isdigit((unsigned char)v[0]) &&
+            isdigit((unsigned char)v[n - 1]))
             return 0;
     } else if (isnan(p->min)) {
         return v[0] ? 0 : VOX_EINVAL; /* backend names: their registries judge them */
@@ -190,6 +200,16 @@ static int sipp_check(const struct vox_workload *w, struct vox_diag *diag)
                          w->matrix[i].name);
             return VOX_EINVAL;
         }
+    for (i = 0; i < w->nparams; i++)
+        if ((strcmp(w->params[i].name, "server_cpus") == 0 ||
+             strcmp(w->params[i].name, "load_cpus") == 0) &&
+            !on_path("taskset")) {
+            vox_diag_set(diag,
+                         "workload '%s' (sipp): param %s needs taskset (Debian package "
+                         "util-linux)",
+                         w->id, w->params[i].name);
+            return VOX_ENOENT;
+        }
     if (!on_path(sipp_program())) {
         vox_diag_set(diag,
                      "workload '%s' (sipp): the SIPp program '%s' is not installed (Debian "
@@ -223,7 +243,20 @@ struct plan {
     const char *cache_size, *cache_ttl, *shards, *workers;
     const char *recording_dir; /* NULL: <work dir>/recordings */
     unsigned max_calls;
+    const char *server_cpus, *load_cpus; /* taskset -c lists, NULL: anywhere */
 };
+
+/* Starts argv with `taskset -c CPUS` when `cpus` is set, so that the program and every thread
+ * it makes stay on those CPUs. Returns the number of words written (0 or 3). */
+static size_t pin_prefix(char **argv, const char *cpus)
+{
+    if (!cpus)
+        return 0;
+    argv[0] = "taskset";
+    argv[1] = "-c";
+    argv[2] = (char *)cpus;
+    return 3;
+}
 
 static double num_param(const struct vox_run *run, const char *key, double def)
 {
@@ -261,6 +294,8 @@ static void plan_make(const struct vox_driver_env *env, const struct vox_run *ru
     p->shards = vox_run_param(run, "shards");
     p->workers = vox_run_param(run, "workers");
     p->recording_dir = vox_run_param(run, "recording_dir");
+    p->server_cpus = vox_run_param(run, "server_cpus");
+    p->load_cpus = vox_run_param(run, "load_cpus");
     p->max_calls = (unsigned)num_param(run, "max_calls", 0);
     if (!p->max_calls) /* room above the level, so that no call is refused for being one over */
         p->max_calls = p->concurrency * 2 > 100 ? p->concurrency * 2 : 100;
@@ -895,6 +930,7 @@ static int start_server(struct rep *r, const struct vox_driver_env *env,
     snprintf(pmin, sizeof(pmin), "%u", RTP_PORT_MIN);
     snprintf(pmax, sizeof(pmax), "%u",
              RTP_PORT_MIN + span < 65535 ? RTP_PORT_MIN + span - 1 : 65535);
+    n = pin_prefix(argv, p->server_cpus);
     argv[n++] = bin;
 #define ARG(flag, v)                                                                               \
     do {                                                                                           \
@@ -955,6 +991,7 @@ static int start_daemon(struct rep *r, const struct vox_driver_env *env,
     snprintf(streams, sizeof(streams), "%u",
              2 * p->concurrency + 64 > 4000 ? 2 * p->concurrency + 64 : 4000);
     snprintf(secs, sizeof(secs), "%u", env->timeout_s ? env->timeout_s + 60 : 3600);
+    n = pin_prefix(argv, p->load_cpus);
     argv[n++] = bin;
     argv[n++] = "--control";
     argv[n++] = "127.0.0.1:0";
@@ -1000,7 +1037,7 @@ static int run_sipp(struct rep *r, const struct vox_driver_env *env, const struc
     uint64_t deadline, next;
     double planned_s, limit_s;
     size_t n = 0;
-    bool log_media = false;
+    bool log_media = false, have_clock;
 
     snprintf(target, sizeof(target), "127.0.0.1:%u", r->sip_port);
     snprintf(scen, sizeof(scen), "%s/scenarios/sipp/%s", home_dir(), p->scenario);
@@ -1021,6 +1058,17 @@ static int run_sipp(struct rep *r, const struct vox_driver_env *env, const struc
     snprintf(out, sizeof(out), "%s/sipp.out", r->dir);
     snprintf(err, sizeof(err), "%s/sipp.err", r->dir);
     snprintf(errors, sizeof(errors), "%s/sipp-errors.log", r->dir);
+    /* The µs clock for SIPp's response times, when built (see sipp_clock.c). Pinned, it goes
+     * on env's command line: the shim unsets LD_PRELOAD as it loads, so given to taskset it
+     * would never reach SIPp. */
+    snprintf(clock_lib, sizeof(clock_lib), "%s/libvox-sipp-clock.so", env->bin_dir);
+    snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", clock_lib);
+    have_clock = access(clock_lib, R_OK) == 0;
+    n = pin_prefix(argv, p->load_cpus);
+    if (n && have_clock) {
+        argv[n++] = "env";
+        argv[n++] = preload;
+    }
     argv[n++] = (char *)sipp_program();
     argv[n++] = target;
     argv[n++] = "-sf";
@@ -1069,11 +1117,8 @@ static int run_sipp(struct rep *r, const struct vox_driver_env *env, const struc
     argv[n++] = "4194304";
     argv[n++] = "-nostdin";
     argv[n] = NULL;
-    /* The µs clock for SIPp's response times, when built (see sipp_clock.c). */
-    snprintf(clock_lib, sizeof(clock_lib), "%s/libvox-sipp-clock.so", env->bin_dir);
-    snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", clock_lib);
     r->sipp.name = "sipp";
-    if (proc_start(&r->sipp, argv, r->dir, out, err, access(clock_lib, R_OK) == 0 ? preload : NULL,
+    if (proc_start(&r->sipp, argv, r->dir, out, err, have_clock && !p->load_cpus ? preload : NULL,
                    diag) != 0)
         return VOX_EIO;
     /* An overloaded server stretches a run (retransmissions, then SIPp's timeouts): half the
