@@ -7,6 +7,8 @@
 #include <cmocka.h>
 
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "core/registry.h"
 #include "vox/core.h"
@@ -93,6 +95,51 @@ static void registry_finds_explains_and_rejects_duplicates(void **st)
     assert_string_equal(names, "alpha, beta");
 }
 
+/* A msghdr whose control data holds one SCM_TIMESTAMPNS of `stamp_ns` (CLOCK_REALTIME). */
+static void stamped(struct msghdr *mh, void *buf, size_t cap, int64_t stamp_ns)
+{
+    struct timespec ts = {(time_t)(stamp_ns / 1000000000), (long)(stamp_ns % 1000000000)};
+    struct cmsghdr *c;
+
+    memset(mh, 0, sizeof(*mh));
+    memset(buf, 0, cap);
+    mh->msg_control = buf;
+    mh->msg_controllen = CMSG_SPACE(sizeof(ts));
+    assert_true(mh->msg_controllen <= cap);
+    c = CMSG_FIRSTHDR(mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_TIMESTAMPNS;
+    c->cmsg_len = CMSG_LEN(sizeof(ts));
+    memcpy(CMSG_DATA(c), &ts, sizeof(ts));
+}
+
+static void socket_arrival_from_the_kernel_stamp(void **st)
+{
+    union {
+        char bytes[CMSG_SPACE(sizeof(struct timespec))];
+        struct cmsghdr align;
+    } buf;
+    const int64_t real = 1700000000123456789;
+    const uint64_t now = 5000000000000;
+    struct msghdr mh;
+
+    (void)st;
+    /* stamped 1.5 ms before the read: it arrived 1.5 ms before now */
+    stamped(&mh, buf.bytes, sizeof(buf), real - 1500000);
+    assert_true(vox_socket_arrival_ns(&mh, now, real) == now - 1500000);
+    /* a stamp from the future, or 10 s old (a clock step): now */
+    stamped(&mh, buf.bytes, sizeof(buf), real + 1000);
+    assert_true(vox_socket_arrival_ns(&mh, now, real) == now);
+    stamped(&mh, buf.bytes, sizeof(buf), real - 10000000000);
+    assert_true(vox_socket_arrival_ns(&mh, now, real) == now);
+    /* older than the monotonic clock itself: now */
+    stamped(&mh, buf.bytes, sizeof(buf), real - 2000000000);
+    assert_true(vox_socket_arrival_ns(&mh, 1000000000, real) == 1000000000);
+    /* no control data */
+    memset(&mh, 0, sizeof(mh));
+    assert_true(vox_socket_arrival_ns(&mh, now, real) == now);
+}
+
 static void clock_and_cpus(void **st)
 {
     uint64_t a = vox_clock_ns(), b = vox_clock_ns();
@@ -111,6 +158,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(diag_truncates_and_accepts_null),
         cmocka_unit_test(registry_finds_explains_and_rejects_duplicates),
         cmocka_unit_test(clock_and_cpus),
+        cmocka_unit_test(socket_arrival_from_the_kernel_stamp),
     };
 
     (void)argc;

@@ -12,6 +12,16 @@ extern "C" {
 /* CLOCK_MONOTONIC in nanoseconds. Thread-safe, never fails on Linux. */
 uint64_t vox_clock_ns(void);
 
+struct msghdr;
+
+/*
+ * When a datagram read with SO_TIMESTAMPNS reached its socket, on the CLOCK_MONOTONIC scale:
+ * `now_ns` (CLOCK_MONOTONIC) less the age of the kernel's timestamp measured against `real_ns`
+ * (CLOCK_REALTIME, read together with now_ns). Without a timestamp in `mh`, or across a clock
+ * step (an age of 0 or less, or of 10 s or more), the datagram arrived `now_ns`.
+ */
+uint64_t vox_socket_arrival_ns(struct msghdr *mh, uint64_t now_ns, int64_t real_ns);
+
 /* Number of CPUs this process may run on (its affinity mask), at least 1. */
 unsigned vox_cpu_count(void);
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "siprec/recorder_internal.h"
+#include "vox/core.h"
 #include "vox/g711.h"
 
 /* ---- payload map ----------------------------------------------------------------------------- */
@@ -375,25 +376,7 @@ static void handle_datagram(struct vox_rec_session *s, struct rec_stream *st, co
 /* The arrival of a datagram on the engine's clock: the kernel's receive time when there is one. */
 static uint64_t arrival_of(const struct rec_clock *clk, struct msghdr *mh)
 {
-    struct cmsghdr *c;
-
-    if (!clk->kernel_ts)
-        return clk->now_ns;
-    for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-            struct timespec ts;
-            int64_t t, age;
-
-            memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-            t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-            age = clk->real_ns - t;
-            /* a clock step makes no sense of it: then it arrived now */
-            if (age > 0 && (uint64_t)age < 10ull * 1000000000u && (uint64_t)age < clk->now_ns)
-                return clk->now_ns - (uint64_t)age;
-            break;
-        }
-    }
-    return clk->now_ns;
+    return clk->kernel_ts ? vox_socket_arrival_ns(mh, clk->now_ns, clk->real_ns) : clk->now_ns;
 }
 
 /* Reads the stream's socket until it is empty (or REC_MAX_BATCHES batches were read). */

@@ -355,25 +355,6 @@ void srs_wake(struct vox_srs *s)
 /* ---- the loop ---------------------------------------------------------------------------------
  */
 
-/* When a datagram reached the socket, on the monotonic clock: the kernel's timestamp (a
- * realtime one) as an age, or `now` without one or across a clock step. */
-static uint64_t arrival(struct msghdr *mh, uint64_t now, const struct timespec *real)
-{
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-            struct timespec ts;
-            int64_t age;
-
-            memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-            age = (int64_t)(real->tv_sec - ts.tv_sec) * 1000000000 + (real->tv_nsec - ts.tv_nsec);
-            if (age > 0 && age < 10000000000 && (uint64_t)age < now)
-                return now - (uint64_t)age;
-            break;
-        }
-    }
-    return now;
-}
-
 static void udp_read(struct vox_srs *s)
 {
     static __thread char bufs[UDP_BATCH][UDP_MAX_BYTES];
@@ -399,8 +380,9 @@ static void udp_read(struct vox_srs *s)
         if (n <= 0)
             return;
         uint64_t now = vox_clock_ns();
-        struct timespec real;
-        clock_gettime(CLOCK_REALTIME, &real);
+        struct timespec rt;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        int64_t real = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
         for (int i = 0; i < n; i++) {
             struct srs_peer peer = {.transport = SRS_UDP, .addr_len = msgs[i].msg_hdr.msg_namelen};
             size_t len = msgs[i].msg_len;
@@ -408,7 +390,7 @@ static void udp_read(struct vox_srs *s)
             /* RFC 5626 §3.5.1 keep-alives over UDP are a bare CRLF (or CRLFCRLF): ignore */
             if (len <= 4 && strspn(bufs[i], "\r\n") >= len)
                 continue;
-            dispatch(s, &peer, bufs[i], len, arrival(&msgs[i].msg_hdr, now, &real));
+            dispatch(s, &peer, bufs[i], len, vox_socket_arrival_ns(&msgs[i].msg_hdr, now, real));
         }
         if (n < UDP_BATCH)
             return;
