@@ -188,6 +188,18 @@ static size_t client_recv(struct client *c, char *out, size_t cap, int timeout_m
 
 /* Waits for a response with status >= min_status (skipping provisional ones below it) and
  * returns its status, 0 on timeout; the text stays in out. */
+/* Waits up to `seconds` for a BYE from the server (skipping anything else) and asserts one
+ * came; it stays in out. */
+static void expect_bye(struct client *c, char *out, size_t cap, int seconds)
+{
+    size_t n = 0;
+
+    for (int i = 0; i < seconds && !(n && !strncmp(out, "BYE ", 4)); i++)
+        n = client_recv(c, out, cap, 1000);
+    assert_true(n > 0);
+    assert_memory_equal(out, "BYE ", 4);
+}
+
 static int client_response(struct client *c, char *out, size_t cap, int min_status, int timeout_ms)
 {
     for (;;) {
@@ -815,11 +827,7 @@ static void test_media_timeout_sends_bye(void **state)
     ack(&c, "silent@test", 1, tag);
     send_rtp(ports, 2, 10);
     /* then silence: the server hangs up with BYE, Reason 408 (RFC 3326) */
-    size_t n = 0;
-    for (int i = 0; i < 10 && !(n && !strncmp(resp, "BYE ", 4)); i++)
-        n = client_recv(&c, resp, sizeof(resp), 1000);
-    assert_true(n > 0);
-    assert_memory_equal(resp, "BYE ", 4);
+    expect_bye(&c, resp, sizeof(resp), 10);
     assert_non_null(strstr(resp, "Reason: SIP;cause=408"));
     assert_non_null(strstr(resp, "Call-ID: silent@test"));
     assert_non_null(strstr(resp, tag)); /* our tag in From */
@@ -853,11 +861,7 @@ static void test_recording_failure_after_answer(void **state)
     assert_int_equal(invite(&c, "nodisk@test", "n1", "sendonly", resp, sizeof(resp)), 200);
     to_tag_of(resp, tag, sizeof(tag));
     ack(&c, "nodisk@test", 1, tag);
-    size_t n = 0;
-    for (int i = 0; i < 5 && !(n && !strncmp(resp, "BYE ", 4)); i++)
-        n = client_recv(&c, resp, sizeof(resp), 1000);
-    assert_true(n > 0);
-    assert_memory_equal(resp, "BYE ", 4);
+    expect_bye(&c, resp, sizeof(resp), 5);
     assert_non_null(strstr(resp, "Reason: SIP;cause=500;text=\"error\""));
     assert_non_null(strstr(resp, "Call-ID: nodisk@test"));
     /* the server is still there for the next call, and the failure is counted as such */
