@@ -89,6 +89,12 @@ static const struct param_spec specs[] = {
     {"load_cpus", "a CPU list such as 1 or 4-7", NAN},
 };
 
+/* The params that take a CPU list for taskset -c. */
+static bool is_cpu_param(const char *name)
+{
+    return strcmp(name, "server_cpus") == 0 || strcmp(name, "load_cpus") == 0;
+}
+
 static const struct param_spec *spec_of(const char *name)
 {
     size_t i;
@@ -114,7 +120,7 @@ static int check_value(const struct vox_workload *w, const struct param_spec *p,
     } else if (strcmp(p->name, "scenario") == 0) {
         if (v[0] && !strchr(v, '/'))
             return 0;
-    } else if (strcmp(p->name, "server_cpus") == 0 || strcmp(p->name, "load_cpus") == 0) {
+    } else if (is_cpu_param(p->name)) {
         /* what taskset -c takes: digits, ',' and '-', a number at each end */
         size_t n = strlen(v);
 
@@ -201,9 +207,7 @@ static int sipp_check(const struct vox_workload *w, struct vox_diag *diag)
             return VOX_EINVAL;
         }
     for (i = 0; i < w->nparams; i++)
-        if ((strcmp(w->params[i].name, "server_cpus") == 0 ||
-             strcmp(w->params[i].name, "load_cpus") == 0) &&
-            !on_path("taskset")) {
+        if (is_cpu_param(w->params[i].name) && !on_path("taskset")) {
             vox_diag_set(diag,
                          "workload '%s' (sipp): param %s needs taskset (Debian package "
                          "util-linux)",
