@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,14 +273,6 @@ static void check_rejects_bad_params_and_a_missing_sipp(void **st)
     unsetenv("VOXBENCH_SIPP");
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static const struct vox_metric *need(const struct vox_run *run, const char *name)
 {
     const struct vox_metric *m = vox_run_find_metric(run, name);
@@ -334,7 +325,7 @@ static void quick_run_against_the_real_server(void **st)
     vox_run_set_param(run, "server_cpus", "0");
     vox_run_set_param(run, "load_cpus", "0");
     rc = drv->run_once(&env, &w, run, 0, &d);
-    nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    vox_driver_rm_tree(work);
     if (rc != 0)
         fail_msg("run_once: %s (%s)", d.text, vox_strerror(rc));
 
@@ -385,6 +376,6 @@ int main(void)
     if (!mkdtemp(tmpdir))
         return 1;
     rc = cmocka_run_group_tests(tests, NULL, NULL);
-    nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    vox_driver_rm_tree(tmpdir);
     return rc;
 }

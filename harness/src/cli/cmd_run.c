@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* voxbench run: every workload x configuration x repetition, each in its own process. */
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,14 +108,6 @@ static void on_signal(int sig)
     (void)sig;
     vox_cli_interrupted = 1;
     vox_driver_cancel = 1;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
 }
 
 static int selected(const char *only, const char *id)
@@ -285,7 +276,7 @@ int vox_cmd_run(int argc, char **argv)
             vox_cli_interrupted ? " (interrupted)" : "", out_path);
     rc = st.failed || vox_cli_interrupted ? VOX_EXIT_ERROR : VOX_EXIT_OK;
 out_rm:
-    nftw(work_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    vox_driver_rm_tree(work_dir);
 out:
     vox_results_free(&st.results);
     free(st.suite);

@@ -2,6 +2,7 @@
 /* Child processes for drivers: spawn without a shell, time out, collect rusage; the registry. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +162,19 @@ int vox_driver_push_usage(struct vox_run *run, const struct vox_child_usage *u)
         vox_metric_push(wall, u->wall_s))
         return VOX_ENOMEM;
     return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void vox_driver_rm_tree(const char *path)
+{
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 void vox_driver_tail(const char *path, char *buf, size_t len)

@@ -88,6 +88,9 @@ int vox_driver_push_usage(struct vox_run *run, const struct vox_child_usage *u);
 /* The last `max` bytes of a file (a child's stderr) for error messages, into buf. */
 void vox_driver_tail(const char *path, char *buf, size_t len);
 
+/* Removes a directory and all it holds (a work directory), as `rm -rf` does; errors ignored. */
+void vox_driver_rm_tree(const char *path);
+
 /* ---- the sipp driver's readers (driver_sipp.c), declared for its tests -------------------- */
 
 struct vox_hist;

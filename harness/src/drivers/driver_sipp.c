@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -838,14 +837,6 @@ struct rep {
     size_t nsamples, cap;
 };
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 /* Reads a small text file whole (NUL-terminated, malloc'ed) or returns NULL. */
 static char *slurp(const char *path)
 {
@@ -1480,9 +1471,9 @@ out:
     /* Recordings of a 1000-call run take a gigabyte: never kept past the repetition. The logs
      * and SIPp's files are, on request, for looking into a failure. */
     if (r.rec_dir[0])
-        nftw(r.rec_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        vox_driver_rm_tree(r.rec_dir);
     keep_dir(r.dir);
-    nftw(r.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    vox_driver_rm_tree(r.dir);
     return rc;
 }
 
