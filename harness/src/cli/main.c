@@ -14,6 +14,7 @@
 #include "vox/alloc.h"
 #include "vox/core.h"
 #include "vox/exec.h"
+#include "vox/gpu.h"
 
 volatile sig_atomic_t vox_cli_interrupted;
 
@@ -112,8 +113,18 @@ int vox_cmd_list(int argc, char **argv)
     for (k = 0; k < vox_executor_backend_count(); k++)
         printf("  %-10s %s\n", vox_executor_backend_at(k)->name,
                vox_executor_backend_at(k)->description);
-    printf("\ngpu: no GPU backends yet (CUDA %s in this build)\n",
-           strstr(vox_build_features(), "cuda") ? "found" : "not found");
+    printf("\npattern matching (gpu):\n");
+    for (k = 0; k < vox_gpu_backend_count(); k++)
+        printf("  %-10s %s\n", vox_gpu_backend_at(k)->name, vox_gpu_backend_at(k)->description);
+    {
+        struct vox_gpu *g;
+
+        /* What "auto" picks on this machine, and why (a CUDA device answers, or not). */
+        if (vox_gpu_create("auto", &g, NULL) == 0) {
+            printf("  auto       -> %s\n", vox_gpu_device_info(g));
+            vox_gpu_destroy(g);
+        }
+    }
     return VOX_EXIT_OK;
 }
 
