@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The capture engine: libpcap source (file or interface) → decoder → reassembly (IP fragments,
+ * TCP streams) → classification → call and stream tracking, with a counter for every packet
+ * that a stage sets aside.
+ *
+ * Batching. Frames are read `batch_packets` at a time. Each is decoded where libpcap left it;
+ * a UDP packet of an RTP stream already known is accounted at once (the bulk of VoIP traffic),
+ * and every other UDP payload is copied to the batch and classified at the end of the batch by
+ * the pattern-matching backend (SIP or not), then handed to the tracker in arrival order. A
+ * stream's first packets are therefore always accounted in order, behind the SIP message that
+ * announced them.
+ */
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capture/decode.h"
+#include "capture/internal.h"
+#include "vox/core.h"
+
+/* ---- profiles ----------------------------------------------------------------------------------
+ */
+
+/*
+ * The four profiles of the Go sniffer's TCP tuning table (lippycat docs/PERFORMANCE.md):
+ * memory 25 / 100 / 500 / 200 MB, buffers 500 / 5 K / 20 K / 2 K, batch 8 / 32 / 64 / 1,
+ * threads 1 / NumCPU / 2 x NumCPU / NumCPU. The stream timeouts are ours.
+ */
+static const struct vox_capture_profile profile_minimal = {"minimal",   8,     500,
+                                                           25ull << 20, 30000, 1};
+static const struct vox_capture_profile profile_balanced = {"balanced",   32,     5000,
+                                                            100ull << 20, 120000, 0};
+static const struct vox_capture_profile profile_high = {"high_performance", 64,     20000,
+                                                        500ull << 20,       300000, 0};
+static const struct vox_capture_profile profile_low_latency = {"low_latency", 1,     2000,
+                                                               200ull << 20,  60000, 0};
+static const struct vox_capture_profile *const profiles[] = {
+    &profile_minimal, &profile_balanced, &profile_high, &profile_low_latency, NULL};
+
+const struct vox_capture_profile *vox_capture_profile_find(const char *name)
+{
+    for (size_t i = 0; name && profiles[i]; i++)
+        if (strcmp(profiles[i]->name, name) == 0)
+            return profiles[i];
+    return NULL;
+}
+
+const struct vox_capture_profile *const *vox_capture_profiles(void)
+{
+    return profiles;
+}
+
+void vox_capture_config_init(struct vox_capture_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->profile = profile_balanced;
+}
+
+/* ---- the engine ---------------------------------------------------------------------------------
+ */
+
+static void on_tcp_msg(void *user, const struct vox_cap_tuple *t, const uint8_t *msg,
+                       size_t len_bytes, uint64_t ts_ns)
+{
+    struct vox_capture *cap = user;
+
+    cap->stats.tcp_messages++;
+    cap_track_sip(&cap->tr, t, msg, len_bytes, ts_ns, 1);
+}
+
+static int engine_init(struct vox_capture *cap, const struct vox_capture_config *cfg,
+                       struct vox_diag *diag)
+{
+    const struct vox_capture_profile *p = &cfg->profile;
+    struct vox_defrag_config dcfg = {0};
+    struct vox_tcpreasm_config tcfg = {0};
+    unsigned batch = p->batch_packets == 0                  ? 1
+                     : p->batch_packets > VOX_GPU_BATCH_MAX ? VOX_GPU_BATCH_MAX
+                                                            : p->batch_packets;
+    int rc;
+
+    cap->cfg = *cfg;
+    cap->cfg.profile.batch_packets = batch;
+    rc = cap_tracker_init(&cap->tr, cfg, &cap->stats);
+    if (rc) {
+        vox_diag_set(diag, "capture: out of memory for the call tables");
+        return rc;
+    }
+    /* The memory limit is shared: a quarter for fragments, half for TCP streams; calls and
+     * streams are bounded by max_calls / max_streams. */
+    dcfg.max_bytes = p->memory_limit_bytes / 4;
+    dcfg.max_datagrams = p->buffers;
+    dcfg.timeout_ns = 30ull * 1000000000ull; /* RFC 791's upper bound for the reassembly timer */
+    rc = vox_defrag_create(&dcfg, &cap->defrag, NULL);
+    if (rc) {
+        vox_diag_set(diag, "capture: cannot create the IP defragmenter: %s", vox_strerror(rc));
+        return rc;
+    }
+    tcfg.max_streams = p->buffers;
+    tcfg.max_bytes = p->memory_limit_bytes / 2;
+    tcfg.max_msg_bytes = VOX_SIP_MAX_MSG_BYTES;
+    tcfg.timeout_ns = p->stream_timeout_ms * 1000000ull;
+    tcfg.on_msg = on_tcp_msg;
+    tcfg.user = cap;
+    if (tcfg.max_bytes < 2 * (size_t)VOX_SIP_MAX_MSG_BYTES)
+        tcfg.max_bytes = 2 * (size_t)VOX_SIP_MAX_MSG_BYTES;
+    rc = vox_tcpreasm_create(&tcfg, &cap->tcp, NULL);
+    if (rc) {
+        vox_diag_set(diag, "capture: cannot create the TCP reassembler: %s", vox_strerror(rc));
+        return rc;
+    }
+    rc = vox_gpu_create(cfg->match ? cfg->match : "auto", &cap->gpu, diag);
+    if (rc)
+        return rc;
+    cap->cap_pend = batch;
+    cap->arena_cap = (size_t)batch * 2048;
+    cap->pend = calloc(batch, sizeof *cap->pend);
+    cap->gpkts = calloc(batch, sizeof *cap->gpkts);
+    cap->gclass = calloc(batch, sizeof *cap->gclass);
+    cap->arena = malloc(cap->arena_cap);
+    if (!cap->pend || !cap->gpkts || !cap->gclass || !cap->arena) {
+        vox_diag_set(diag, "capture: out of memory for a batch of %u packets", batch);
+        return VOX_ENOMEM;
+    }
+    return 0;
+}
+
+/* Classifies the batch's pending payloads and hands them to the tracker in arrival order. */
+static void flush_pending(struct vox_capture *cap)
+{
+    if (cap->npend == 0)
+        return;
+    for (size_t i = 0; i < cap->npend; i++) {
+        cap->gpkts[i].data = cap->arena + cap->pend[i].off;
+        cap->gpkts[i].len_bytes = cap->pend[i].len;
+    }
+    /* Should the backend fail (a device error), the tracker sorts the batch by itself: RTP
+     * first, then a full SIP parse of what is left. */
+    if (vox_gpu_classify(cap->gpu, cap->gpkts, cap->npend, cap->gclass, NULL) != 0)
+        memset(cap->gclass, 0xff, cap->npend);
+    for (size_t i = 0; i < cap->npend; i++) {
+        const struct cap_pending *pd = &cap->pend[i];
+        const uint8_t *data = cap->arena + pd->off;
+
+        if (cap->gclass[i] == VOX_GPU_SIP_REQUEST || cap->gclass[i] == VOX_GPU_SIP_RESPONSE)
+            cap_track_sip(&cap->tr, &pd->tuple, data, pd->len, pd->ts_ns, 0);
+        else if (cap_track_udp(&cap->tr, &pd->tuple, data, pd->len, pd->ts_ns))
+            continue;
+        else if (cap->gclass[i] == 0xff)
+            cap_track_sip(&cap->tr, &pd->tuple, data, pd->len, pd->ts_ns, 0);
+        else
+            cap->stats.other_udp++;
+    }
+    cap->npend = 0;
+    cap->arena_used = 0;
+}
+
+static void pend_udp(struct vox_capture *cap, const struct vox_cap_pkt *pk, uint64_t ts_ns)
+{
+    struct cap_pending *pd;
+    size_t len = pk->payload_len_bytes;
+
+    if (cap->npend == cap->cap_pend || cap->arena_used + len > cap->arena_cap) {
+        flush_pending(cap);
+        if (len > cap->arena_cap) { /* a reassembled 64 KB datagram: grow once */
+            uint8_t *a = realloc(cap->arena, len);
+
+            if (!a) {
+                cap->stats.sip_bad++;
+                return;
+            }
+            cap->arena = a;
+            cap->arena_cap = len;
+        }
+    }
+    pd = &cap->pend[cap->npend++];
+    pd->tuple = pk->tuple;
+    pd->ts_ns = ts_ns;
+    pd->off = (uint32_t)cap->arena_used;
+    pd->len = (uint32_t)len;
+    memcpy(cap->arena + cap->arena_used, pk->payload, len);
+    cap->arena_used += len;
+}
+
+/* A decoded UDP or TCP packet (from a frame or a reassembled datagram). */
+static void handle_l4(struct vox_capture *cap, const struct vox_cap_pkt *pk, uint64_t ts_ns)
+{
+    if (pk->tuple.proto == 17) {
+        if (pk->payload_len_bytes == 0) {
+            cap->stats.other_udp++;
+            return;
+        }
+        /* The fast path: a packet of an RTP stream already known. */
+        if (cap_track_rtp_known(&cap->tr, &pk->tuple, pk->payload, pk->payload_len_bytes, ts_ns))
+            return;
+        pend_udp(cap, pk, ts_ns);
+        return;
+    }
+    cap->stats.tcp_segments++;
+    if (pk->truncated) {
+        cap->stats.truncated++;
+        return;
+    }
+    vox_tcpreasm_segment(cap->tcp, &pk->tuple, pk->tcp_seq, pk->tcp_flags, pk->payload,
+                         pk->payload_len_bytes, ts_ns);
+}
+
+static void handle_frame(struct vox_capture *cap, const uint8_t *data, size_t caplen,
+                         uint64_t ts_ns)
+{
+    struct vox_cap_pkt pk;
+    enum vox_cap_verdict v = vox_cap_decode(cap->link, data, caplen, &pk);
+
+    switch (v) {
+    case VOX_CAP_OK:
+        handle_l4(cap, &pk, ts_ns);
+        return;
+    case VOX_CAP_FRAGMENT: {
+        struct vox_defrag_out dout;
+        int rc;
+
+        cap->stats.fragments++;
+        if (pk.tuple.family == 4)
+            rc = vox_defrag_ipv4(cap->defrag, pk.l3, pk.l3_len_bytes, ts_ns, &dout, NULL);
+        else
+            rc = vox_defrag_ipv6(cap->defrag, pk.l3, pk.l3_len_bytes, ts_ns, &dout, NULL);
+        if (rc == VOX_DEFRAG_COMPLETE) {
+            struct vox_cap_pkt whole;
+
+            cap->stats.datagrams_reassembled++;
+            /* The datagram lives in the defragmenter until its next call: handle_l4 copies
+             * what it keeps (pend_udp) or hands it to the TCP reassembler, which copies. */
+            if (vox_cap_decode_ip(dout.datagram, dout.len_bytes, &whole) == VOX_CAP_OK)
+                handle_l4(cap, &whole, ts_ns);
+            else
+                cap->stats.bad_ip++;
+        }
+        return;
+    }
+    case VOX_CAP_NOT_IP:
+        cap->stats.not_ip++;
+        return;
+    case VOX_CAP_OTHER_PROTO:
+        cap->stats.other_proto++;
+        return;
+    case VOX_CAP_BAD_LINK:
+        cap->stats.bad_link++;
+        return;
+    case VOX_CAP_BAD_IP:
+        cap->stats.bad_ip++;
+        return;
+    case VOX_CAP_BAD_L4:
+        cap->stats.bad_l4++;
+        return;
+    case VOX_CAP_TRUNCATED:
+    default:
+        cap->stats.truncated++;
+        return;
+    }
+}
+
+static int open_common(struct vox_capture *cap, const struct vox_capture_config *cfg,
+                       struct vox_diag *diag)
+{
+    int rc = 0;
+
+    cap->link = pcap_datalink(cap->pcap);
+    if (!vox_cap_link_supported(cap->link)) {
+        vox_diag_set(diag,
+                     "%s: link type %d (%s) is not supported; supported: Ethernet, "
+                     "802.1Q, Linux cooked v1/v2, raw IP, BSD loopback",
+                     cap->source, cap->link,
+                     pcap_datalink_val_to_name(cap->link) ? pcap_datalink_val_to_name(cap->link)
+                                                          : "unknown");
+        return VOX_EMALFORMED;
+    }
+    if (cfg->filter && cfg->filter[0]) {
+        struct bpf_program prog;
+
+        if (pcap_compile(cap->pcap, &prog, cfg->filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+            vox_diag_set(diag, "filter '%s': %s", cfg->filter, pcap_geterr(cap->pcap));
+            return VOX_EINVAL;
+        }
+        if (pcap_setfilter(cap->pcap, &prog) != 0) {
+            vox_diag_set(diag, "filter '%s': %s", cfg->filter, pcap_geterr(cap->pcap));
+            rc = VOX_EINVAL;
+        }
+        pcap_freecode(&prog);
+    }
+    return rc;
+}
+
+/* Finishes an offline open once libpcap has the file (pcap_close frees it on failure). */
+static int open_offline(struct vox_capture *cap, const struct vox_capture_config *cfg,
+                        struct vox_capture **out, struct vox_diag *diag)
+{
+    int rc;
+
+    cap->ts_nano = 1;
+    rc = open_common(cap, cfg, diag);
+    if (!rc)
+        rc = engine_init(cap, cfg, diag);
+    if (rc) {
+        vox_capture_close(cap);
+        return rc;
+    }
+    *out = cap;
+    return 0;
+}
+
+int vox_capture_open_file(const struct vox_capture_config *cfg, const char *path,
+                          struct vox_capture **out, struct vox_diag *diag)
+{
+    char err[PCAP_ERRBUF_SIZE] = "";
+    struct vox_capture *cap;
+    FILE *f;
+
+    *out = NULL;
+    /* fopen first, so that a missing file and a file that is not a capture differ. */
+    f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+
+        vox_diag_set(diag, "%s: %s", path, strerror(e));
+        return VOX__ERR(e);
+    }
+    cap = calloc(1, sizeof *cap);
+    if (!cap) {
+        fclose(f);
+        return VOX_ENOMEM;
+    }
+    snprintf(cap->source, sizeof cap->source, "%s", path);
+    cap->pcap = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err);
+    if (!cap->pcap) {
+        vox_diag_set(diag, "%s: not a pcap or pcapng file: %s", path, err);
+        fclose(f);
+        free(cap);
+        return VOX_EMALFORMED;
+    }
+    return open_offline(cap, cfg, out, diag);
+}
+
+int cap_open_stream(const struct vox_capture_config *cfg, FILE *f, const char *name,
+                    struct vox_capture **out, struct vox_diag *diag)
+{
+    char err[PCAP_ERRBUF_SIZE] = "";
+    struct vox_capture *cap = calloc(1, sizeof *cap);
+
+    *out = NULL;
+    if (!cap) {
+        fclose(f);
+        return VOX_ENOMEM;
+    }
+    snprintf(cap->source, sizeof cap->source, "%s", name);
+    cap->pcap = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err);
+    if (!cap->pcap) {
+        vox_diag_set(diag, "%s: not a pcap or pcapng stream: %s", name, err);
+        fclose(f);
+        free(cap);
+        return VOX_EMALFORMED;
+    }
+    return open_offline(cap, cfg, out, diag);
+}
+
+int vox_capture_open_live(const struct vox_capture_config *cfg, const char *ifname,
+                          struct vox_capture **out, struct vox_diag *diag)
+{
+    char err[PCAP_ERRBUF_SIZE] = "";
+    struct vox_capture *cap;
+    int rc;
+
+    *out = NULL;
+    cap = calloc(1, sizeof *cap);
+    if (!cap)
+        return VOX_ENOMEM;
+    snprintf(cap->source, sizeof cap->source, "%s", ifname);
+    cap->live = 1;
+    cap->pcap = pcap_create(ifname, err);
+    if (!cap->pcap) {
+        vox_diag_set(diag, "interface %s: %s", ifname, err);
+        free(cap);
+        return VOX_EIO;
+    }
+    pcap_set_snaplen(cap->pcap, cfg->snaplen > 0 ? cfg->snaplen : 65535);
+    pcap_set_promisc(cap->pcap, cfg->promisc ? 1 : 0);
+    pcap_set_timeout(cap->pcap, cfg->timeout_ms ? (int)cfg->timeout_ms : 100);
+    if (cfg->buffer_bytes)
+        pcap_set_buffer_size(cap->pcap, (int)cfg->buffer_bytes);
+    /* A batch of one is the low-latency profile: deliver each packet as it arrives. */
+    if (cfg->profile.batch_packets <= 1)
+        pcap_set_immediate_mode(cap->pcap, 1);
+    cap->ts_nano = pcap_set_tstamp_precision(cap->pcap, PCAP_TSTAMP_PRECISION_NANO) == 0;
+    rc = pcap_activate(cap->pcap);
+    if (rc < 0) {
+        vox_diag_set(diag, "interface %s: %s (%s)", ifname, pcap_statustostr(rc),
+                     pcap_geterr(cap->pcap));
+        pcap_close(cap->pcap);
+        free(cap);
+        return VOX_EIO;
+    }
+    rc = open_common(cap, cfg, diag);
+    if (!rc)
+        rc = engine_init(cap, cfg, diag);
+    if (rc) {
+        vox_capture_close(cap);
+        return rc;
+    }
+    *out = cap;
+    return 0;
+}
+
+static void expire(struct vox_capture *cap, uint64_t now_ns)
+{
+    if (now_ns - cap->last_expire_ns < 1000000000ull)
+        return;
+    cap->last_expire_ns = now_ns;
+    vox_defrag_expire(cap->defrag, now_ns);
+    vox_tcpreasm_expire(cap->tcp, now_ns);
+}
+
+int vox_capture_run(struct vox_capture *cap, uint64_t max_packets, uint64_t duration_ms,
+                    struct vox_diag *diag)
+{
+    uint64_t start = vox_clock_ns(), deadline = duration_ms ? start + duration_ms * 1000000ull : 0;
+    unsigned batch = cap->cfg.profile.batch_packets, inbatch = 0;
+    int ret = 0;
+
+    while (!cap->stop && (!max_packets || cap->stats.read < max_packets)) {
+        struct pcap_pkthdr *hdr;
+        const u_char *data;
+        int rc = pcap_next_ex(cap->pcap, &hdr, &data);
+
+        if (rc == 1) {
+            uint64_t ts = (uint64_t)hdr->ts.tv_sec * 1000000000ull +
+                          (uint64_t)hdr->ts.tv_usec * (cap->ts_nano ? 1u : 1000u);
+
+            if (!cap->tr.have_origin) {
+                cap->tr.origin_ns = ts;
+                cap->tr.have_origin = 1;
+            }
+            if (ts < cap->tr.origin_ns) /* a frame older than the first: clamp, not wrap */
+                ts = cap->tr.origin_ns;
+            cap->stats.read++;
+            cap->stats.bytes += hdr->caplen;
+            handle_frame(cap, data, hdr->caplen, ts);
+            if (++inbatch >= batch) {
+                flush_pending(cap);
+                inbatch = 0;
+                expire(cap, ts);
+            }
+        } else if (rc == 0) { /* live: the read timeout passed with no packet */
+            flush_pending(cap);
+            inbatch = 0;
+        } else if (rc == PCAP_ERROR_BREAK) {
+            break; /* end of the file, or pcap_breakloop */
+        } else {
+            vox_diag_set(diag, "%s: after packet %llu: %s", cap->source,
+                         (unsigned long long)cap->stats.read, pcap_geterr(cap->pcap));
+            ret = VOX_EMALFORMED;
+            break;
+        }
+        if (deadline && (cap->stats.read & 63) == 0 && vox_clock_ns() >= deadline)
+            break;
+        if (deadline && rc == 0 && vox_clock_ns() >= deadline)
+            break;
+    }
+    flush_pending(cap);
+    if (cap->live) {
+        struct pcap_stat ps;
+
+        if (pcap_stats(cap->pcap, &ps) == 0) {
+            cap->stats.kernel_received = ps.ps_recv;
+            cap->stats.kernel_dropped = ps.ps_drop;
+            cap->stats.kernel_if_dropped = ps.ps_ifdrop;
+        }
+    }
+    return ret;
+}
+
+void vox_capture_stop(struct vox_capture *cap)
+{
+    cap->stop = 1;
+    if (cap->pcap)
+        pcap_breakloop(cap->pcap);
+}
+
+void vox_capture_close(struct vox_capture *cap)
+{
+    if (!cap)
+        return;
+    if (cap->pcap)
+        pcap_close(cap->pcap);
+    vox_tcpreasm_destroy(cap->tcp);
+    vox_defrag_destroy(cap->defrag);
+    vox_gpu_destroy(cap->gpu);
+    cap_tracker_free(&cap->tr);
+    free(cap->pend);
+    free(cap->gpkts);
+    free(cap->gclass);
+    free(cap->arena);
+    free(cap);
+}
+
+void vox_capture_stats(const struct vox_capture *cap, struct vox_capture_stats *out)
+{
+    struct vox_defrag_stats ds;
+    struct vox_tcpreasm_stats ts;
+
+    *out = cap->stats;
+    vox_defrag_stats(cap->defrag, &ds);
+    vox_tcpreasm_stats(cap->tcp, &ts);
+    out->fragments_dropped = ds.fragments_discarded;
+    out->other_tcp = ts.malformed;
+    out->tcp_gaps = ts.gaps_skipped;
+    out->tcp_resyncs = ts.resyncs;
+    out->tcp_dropped_bytes = ts.bytes_discarded;
+    out->memory_bytes = cap_tracker_bytes(&cap->tr) + ds.bytes_held + ts.bytes_held;
+}

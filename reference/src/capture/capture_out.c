@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/* The capture engine's reports: one JSON document (jansson) and two CSV tables. */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "capture/internal.h"
+
+static void addr_text(const uint8_t a[16], uint8_t family, char *out, size_t cap)
+{
+    if (family == 4)
+        inet_ntop(AF_INET, a + 12, out, (socklen_t)cap);
+    else
+        inet_ntop(AF_INET6, a, out, (socklen_t)cap);
+}
+
+/* Seconds since the epoch with microseconds, or null for "never". */
+static json_t *jtime(uint64_t ns)
+{
+    return ns ? json_real((double)(ns / 1000) / 1e6) : json_null();
+}
+
+static json_t *jms(uint64_t from_ns, uint64_t to_ns)
+{
+    return from_ns && to_ns >= from_ns ? json_real((double)((to_ns - from_ns) / 1000) / 1e3)
+                                       : json_null();
+}
+
+static const char *transport_name(uint8_t t)
+{
+    return t == 3 ? "udp+tcp" : t == 2 ? "tcp" : "udp";
+}
+
+static json_t *call_json(const struct cap_tracker *tr, const struct cap_call *c)
+{
+    json_t *o = json_object(), *req = json_object(), *resp = json_object(), *st = json_array();
+    static const char *const methods[CAP_M__COUNT] = {"INVITE", "ACK", "BYE", "CANCEL", "other"};
+    char cls[4] = "1xx";
+
+    for (int m = 0; m < CAP_M__COUNT; m++)
+        if (c->requests[m])
+            json_object_set_new(req, methods[m], json_integer(c->requests[m]));
+    for (int k = 1; k <= 6; k++)
+        if (c->responses[k]) {
+            cls[0] = (char)('0' + k);
+            json_object_set_new(resp, cls, json_integer(c->responses[k]));
+        }
+    for (uint32_t i = 0; i < c->nstreams; i++)
+        json_array_append_new(st, json_integer(c->streams[i]));
+    (void)tr;
+    json_object_set_new(o, "call_id", json_string(c->call_id));
+    json_object_set_new(o, "from", json_string(c->from));
+    json_object_set_new(o, "to", json_string(c->to));
+    json_object_set_new(o, "state", json_string(cap_call_state_name(c->state)));
+    json_object_set_new(o, "transport", json_string(transport_name(c->transports)));
+    json_object_set_new(o, "messages", json_integer(c->messages));
+    json_object_set_new(o, "requests", req);
+    json_object_set_new(o, "responses", resp);
+    json_object_set_new(o, "last_status",
+                        c->last_status ? json_integer(c->last_status) : json_null());
+    json_object_set_new(o, "first", jtime(c->first_ns));
+    json_object_set_new(o, "last", jtime(c->last_ns));
+    json_object_set_new(o, "setup_ms", jms(c->invite_ns, c->answer_ns));
+    json_object_set_new(o, "ringing_ms", jms(c->invite_ns, c->ringing_ns));
+    json_object_set_new(o, "duration_s",
+                        c->answer_ns && c->end_ns >= c->answer_ns
+                            ? json_real((double)((c->end_ns - c->answer_ns) / 1000000) / 1e3)
+                            : json_null());
+    json_object_set_new(o, "sdp_bad", json_integer(c->sdp_bad));
+    json_object_set_new(o, "streams", st);
+    return o;
+}
+
+/* The MOS of a speech stream, or a negative value (events, comfort noise, nothing received). */
+static double stream_mos(const struct cap_stream *s, const struct vox_rtpstats_result *r)
+{
+    struct vox_rtpstats_quality q;
+
+    if (r->packets == 0 || vox_rtpstats_mos(r, s->codec_id, 0, &q) != 0)
+        return -1;
+    return q.mos;
+}
+
+static void figures_json(const struct cap_stream *s, const struct vox_rtpstats_result *r, json_t *o)
+{
+    double mos = stream_mos(s, r);
+
+    json_object_set_new(o, "packets", json_integer(r->packets));
+    json_object_set_new(o, "expected", json_integer(r->expected));
+    json_object_set_new(o, "lost", json_integer(r->lost));
+    json_object_set_new(o, "lost_pct", json_real(r->lost_pct));
+    json_object_set_new(o, "seq_errors", json_integer(r->seq_errors));
+    json_object_set_new(o, "duplicates", json_integer(r->duplicates));
+    json_object_set_new(o, "late", json_integer(r->late));
+    json_object_set_new(o, "markers", json_integer(r->markers));
+    json_object_set_new(o, "max_delta_ms", json_real(r->max_delta_ms));
+    json_object_set_new(o, "mean_jitter_ms",
+                        r->have_jitter ? json_real(r->mean_jitter_ms) : json_null());
+    json_object_set_new(o, "max_jitter_ms",
+                        r->have_jitter ? json_real(r->max_jitter_ms) : json_null());
+    json_object_set_new(o, "max_skew_ms", json_real(r->max_skew_ms));
+    json_object_set_new(o, "problem", json_boolean(r->problem));
+    json_object_set_new(o, "mos", mos >= 0 ? json_real(mos) : json_null());
+    json_object_set_new(o, "first", jtime(r->first_ns));
+    json_object_set_new(o, "last", jtime(r->last_ns));
+}
+
+static json_t *stream_json(const struct cap_tracker *tr, const struct cap_stream *s)
+{
+    json_t *o = json_object();
+    struct vox_rtpstats_result r;
+    char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], ssrc[11];
+
+    vox_rtpstats_result(&s->st, &r);
+    addr_text(s->tuple.src, s->tuple.family, src, sizeof src);
+    addr_text(s->tuple.dst, s->tuple.family, dst, sizeof dst);
+    snprintf(ssrc, sizeof ssrc, "0x%08" PRIx32, s->ssrc);
+    json_object_set_new(
+        o, "call_id", s->call == CAP_NONE ? json_null() : json_string(tr->calls[s->call].call_id));
+    json_object_set_new(o, "src", json_string(src));
+    json_object_set_new(o, "src_port", json_integer(s->tuple.sport));
+    json_object_set_new(o, "dst", json_string(dst));
+    json_object_set_new(o, "dst_port", json_integer(s->tuple.dport));
+    json_object_set_new(o, "ssrc", json_string(ssrc));
+    json_object_set_new(o, "payload_type", json_integer(s->pt));
+    json_object_set_new(o, "codec", json_string(s->codec));
+    json_object_set_new(o, "clock_hz", json_integer(s->clock_hz));
+    json_object_set_new(o, "bytes", json_integer((json_int_t)s->bytes));
+    figures_json(s, &r, o);
+    return o;
+}
+
+static json_t *stats_json(const struct vox_capture_stats *s)
+{
+    json_t *o = json_object();
+
+#define F(name) json_object_set_new(o, #name, json_integer((json_int_t)s->name))
+    F(kernel_received);
+    F(kernel_dropped);
+    F(kernel_if_dropped);
+    F(read);
+    F(bytes);
+    F(not_ip);
+    F(other_proto);
+    F(bad_link);
+    F(bad_ip);
+    F(bad_l4);
+    F(truncated);
+    F(fragments);
+    F(datagrams_reassembled);
+    F(fragments_dropped);
+    F(tcp_segments);
+    F(tcp_messages);
+    F(tcp_gaps);
+    F(tcp_resyncs);
+    F(tcp_dropped_bytes);
+    F(sip_messages);
+    F(sip_bad);
+    F(rtp_packets);
+    F(rtcp_packets);
+    F(rtp_bad);
+    F(other_udp);
+    F(other_tcp);
+    F(calls);
+    F(calls_dropped);
+    F(streams);
+    F(streams_dropped);
+    F(memory_bytes);
+#undef F
+    return o;
+}
+
+int vox_capture_write_json(const struct vox_capture *cap, FILE *f)
+{
+    const struct cap_tracker *tr = &cap->tr;
+    const struct vox_capture_config *cfg = &cap->cfg;
+    struct vox_capture_stats st;
+    json_t *root = json_object(), *calls = json_array(), *streams = json_array();
+    json_t *prof = json_object();
+    int rc;
+
+    vox_capture_stats(cap, &st);
+    for (size_t i = 0; i < tr->ncalls; i++)
+        json_array_append_new(calls, call_json(tr, &tr->calls[i]));
+    for (size_t i = 0; i < tr->nstreams; i++)
+        json_array_append_new(streams, stream_json(tr, &tr->streams[i]));
+    json_object_set_new(prof, "name", json_string(cfg->profile.name));
+    json_object_set_new(prof, "batch_packets", json_integer(cfg->profile.batch_packets));
+    json_object_set_new(prof, "buffers", json_integer(cfg->profile.buffers));
+    json_object_set_new(prof, "memory_limit_bytes",
+                        json_integer((json_int_t)cfg->profile.memory_limit_bytes));
+    json_object_set_new(prof, "stream_timeout_ms",
+                        json_integer((json_int_t)cfg->profile.stream_timeout_ms));
+    json_object_set_new(prof, "match", json_string(vox_gpu_name(cap->gpu)));
+    json_object_set_new(root, "source", json_string(cap->source));
+    json_object_set_new(root, "profile", prof);
+    json_object_set_new(root, "stats", stats_json(&st));
+    json_object_set_new(root, "calls", calls);
+    json_object_set_new(root, "streams", streams);
+    rc = json_dumpf(root, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+    if (!rc && fputc('\n', f) == EOF)
+        rc = -1;
+    json_decref(root);
+    return rc ? VOX_EIO : 0;
+}
+
+/* RFC 4180: quote a field that holds a comma, a quote or a line break; double the quotes. */
+static void csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+int vox_capture_write_calls_csv(const struct vox_capture *cap, FILE *f)
+{
+    const struct cap_tracker *tr = &cap->tr;
+
+    fputs("call_id,from,to,state,transport,messages,invites,byes,last_status,first,last,"
+          "setup_ms,streams\n",
+          f);
+    for (size_t i = 0; i < tr->ncalls; i++) {
+        const struct cap_call *c = &tr->calls[i];
+
+        csv_field(f, c->call_id);
+        fputc(',', f);
+        csv_field(f, c->from);
+        fputc(',', f);
+        csv_field(f, c->to);
+        fprintf(f, ",%s,%s,%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%d,%.6f,%.6f,",
+                cap_call_state_name(c->state), transport_name(c->transports), c->messages,
+                c->requests[CAP_M_INVITE], c->requests[CAP_M_BYE], c->last_status,
+                (double)(c->first_ns / 1000) / 1e6, (double)(c->last_ns / 1000) / 1e6);
+        if (c->invite_ns && c->answer_ns >= c->invite_ns)
+            fprintf(f, "%.3f", (double)((c->answer_ns - c->invite_ns) / 1000) / 1e3);
+        fprintf(f, ",%" PRIu32 "\n", c->nstreams);
+    }
+    return ferror(f) ? VOX_EIO : 0;
+}
+
+int vox_capture_write_streams_csv(const struct vox_capture *cap, FILE *f)
+{
+    const struct cap_tracker *tr = &cap->tr;
+
+    fputs("call_id,src,src_port,dst,dst_port,ssrc,payload_type,codec,packets,expected,lost,"
+          "lost_pct,seq_errors,duplicates,max_delta_ms,mean_jitter_ms,max_jitter_ms,mos\n",
+          f);
+    for (size_t i = 0; i < tr->nstreams; i++) {
+        const struct cap_stream *s = &tr->streams[i];
+        struct vox_rtpstats_result r;
+        char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+
+        vox_rtpstats_result(&s->st, &r);
+        addr_text(s->tuple.src, s->tuple.family, src, sizeof src);
+        addr_text(s->tuple.dst, s->tuple.family, dst, sizeof dst);
+        if (s->call != CAP_NONE)
+            csv_field(f, tr->calls[s->call].call_id);
+        fprintf(f, ",%s,%u,%s,%u,0x%08" PRIx32 ",%u,", src, s->tuple.sport, dst, s->tuple.dport,
+                s->ssrc, s->pt);
+        csv_field(f, s->codec);
+        fputc(',', f);
+        {
+            double mos = stream_mos(s, &r);
+
+            fprintf(f, "%" PRIu32 ",%" PRIu32 ",%" PRId32 ",%.2f,%" PRIu32 ",%" PRIu32 ",%.3f,",
+                    r.packets, r.expected, r.lost, r.lost_pct, r.seq_errors, r.duplicates,
+                    r.max_delta_ms);
+            if (r.have_jitter)
+                fprintf(f, "%.3f,%.3f", r.mean_jitter_ms, r.max_jitter_ms);
+            else
+                fputc(',', f);
+            if (mos >= 0)
+                fprintf(f, ",%.2f\n", mos);
+            else
+                fputs(",\n", f);
+        }
+    }
+    return ferror(f) ? VOX_EIO : 0;
+}

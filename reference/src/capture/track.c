@@ -1,0 +1,642 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Call and stream tracking: SIP messages by Call-ID, SDP media lines as the addresses where
+ * RTP is expected, and RTP streams by (5-tuple, SSRC), as tshark's RTP analysis keys them.
+ * Nothing is deleted during a run (the report lists every call), so the three hash indices
+ * are insert-only open-addressing tables of 32-bit indices with the full hash beside them:
+ * a probe touches the 16-byte slot arrays, and the entry itself only when the hash matches.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "capture/internal.h"
+#include "vox/multipart.h"
+
+static const char *const state_names[CAP_CALL_STATE__COUNT] = {
+    [CAP_CALL_SETUP] = "setup",       [CAP_CALL_PROCEEDING] = "proceeding",
+    [CAP_CALL_ANSWERED] = "answered", [CAP_CALL_CONFIRMED] = "in-call",
+    [CAP_CALL_ENDED] = "completed",   [CAP_CALL_CANCELLED] = "cancelled",
+    [CAP_CALL_FAILED] = "rejected",   [CAP_CALL_OTHER] = "other",
+};
+
+const char *cap_call_state_name(enum cap_call_state s)
+{
+    return (unsigned)s < CAP_CALL_STATE__COUNT ? state_names[s] : "?";
+}
+
+/* ---- the index ------------------------------------------------------------------------------ */
+
+static int index_init(struct cap_index *ix, size_t slots)
+{
+    ix->hash = malloc(slots * sizeof *ix->hash);
+    ix->idx = malloc(slots * sizeof *ix->idx);
+    if (!ix->hash || !ix->idx) {
+        free(ix->hash);
+        free(ix->idx);
+        memset(ix, 0, sizeof *ix);
+        return VOX_ENOMEM;
+    }
+    memset(ix->idx, 0xff, slots * sizeof *ix->idx);
+    ix->mask = slots - 1;
+    ix->used = 0;
+    return 0;
+}
+
+static void index_free(struct cap_index *ix)
+{
+    free(ix->hash);
+    free(ix->idx);
+    memset(ix, 0, sizeof *ix);
+}
+
+static void index_put(struct cap_index *ix, uint64_t h, uint32_t idx)
+{
+    size_t i = h & ix->mask;
+
+    while (ix->idx[i] != CAP_NONE)
+        i = (i + 1) & ix->mask;
+    ix->hash[i] = h;
+    ix->idx[i] = idx;
+    ix->used++;
+}
+
+/* Keeps the load under one half; doubles the table when the next insert would pass it. */
+static int index_reserve(struct cap_index *ix)
+{
+    struct cap_index bigger;
+    size_t slots = ix->mask + 1;
+    int rc;
+
+    if ((ix->used + 1) * 2 <= slots)
+        return 0;
+    rc = index_init(&bigger, slots * 2);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < slots; i++)
+        if (ix->idx[i] != CAP_NONE)
+            index_put(&bigger, ix->hash[i], ix->idx[i]);
+    index_free(ix);
+    *ix = bigger;
+    return 0;
+}
+
+/* Grows an array of `size`-byte entries to hold one more. */
+static int grow(void *arrayp, size_t *cap, size_t n, size_t size)
+{
+    void **array = arrayp;
+    size_t ncap;
+    void *p;
+
+    if (n < *cap)
+        return 0;
+    ncap = *cap ? *cap * 2 : 64;
+    p = realloc(*array, ncap * size);
+    if (!p)
+        return VOX_ENOMEM;
+    *array = p;
+    *cap = ncap;
+    return 0;
+}
+
+static uint64_t hash_bytes(const void *data, size_t len, uint64_t h)
+{
+    const uint8_t *p = data;
+
+    /* FNV-1a, then a final mix so that the low bits (the slot) depend on every byte. */
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 32;
+    return h;
+}
+
+static uint64_t stream_hash(const struct vox_cap_tuple *t, uint32_t ssrc)
+{
+    uint64_t h = vox_cap_tuple_hash(t) ^ ssrc;
+
+    h *= 0x9e3779b97f4a7c15ull;
+    return h ^ h >> 31;
+}
+
+static uint64_t endpoint_hash(const uint8_t addr[16], uint16_t port)
+{
+    uint8_t key[18];
+
+    memcpy(key, addr, 16);
+    key[16] = (uint8_t)(port >> 8);
+    key[17] = (uint8_t)port;
+    return hash_bytes(key, sizeof key, 0xcbf29ce484222325ull);
+}
+
+/* ---- setup ----------------------------------------------------------------------------------- */
+
+int cap_tracker_init(struct cap_tracker *tr, const struct vox_capture_config *cfg,
+                     struct vox_capture_stats *stats)
+{
+    int rc;
+
+    memset(tr, 0, sizeof *tr);
+    tr->stats = stats;
+    tr->max_calls = cfg->max_calls;
+    tr->max_streams = cfg->max_streams;
+    tr->rtp_heuristic = cfg->rtp_heuristic;
+    rc = index_init(&tr->call_index, 1024);
+    if (!rc)
+        rc = index_init(&tr->stream_index, 1024);
+    if (!rc)
+        rc = index_init(&tr->endpoint_index, 1024);
+    if (rc)
+        cap_tracker_free(tr);
+    return rc;
+}
+
+void cap_tracker_free(struct cap_tracker *tr)
+{
+    for (size_t i = 0; i < tr->ncalls; i++)
+        free(tr->calls[i].streams);
+    free(tr->calls);
+    free(tr->streams);
+    free(tr->endpoints);
+    index_free(&tr->call_index);
+    index_free(&tr->stream_index);
+    index_free(&tr->endpoint_index);
+    memset(tr, 0, sizeof *tr);
+}
+
+size_t cap_tracker_bytes(const struct cap_tracker *tr)
+{
+    size_t b = tr->cap_calls * sizeof *tr->calls + tr->cap_streams * sizeof *tr->streams +
+               tr->cap_endpoints * sizeof *tr->endpoints;
+
+    b += (tr->call_index.mask + 1 + tr->stream_index.mask + 1 + tr->endpoint_index.mask + 1) *
+         (sizeof(uint64_t) + sizeof(uint32_t));
+    for (size_t i = 0; i < tr->ncalls; i++)
+        b += tr->calls[i].cap_streams * sizeof(uint32_t);
+    return b;
+}
+
+/* ---- SIP ------------------------------------------------------------------------------------- */
+
+static void copy_view(char *dst, size_t cap, struct vox_str v)
+{
+    size_t n = v.len < cap ? v.len : cap;
+
+    memcpy(dst, v.p, n);
+    dst[n] = 0;
+}
+
+static uint32_t call_find_or_add(struct cap_tracker *tr, struct vox_str cid, uint64_t ts_ns)
+{
+    size_t len = cid.len < CAP_CALL_ID_MAX ? cid.len : CAP_CALL_ID_MAX;
+    uint64_t h = hash_bytes(cid.p, cid.len, 0xcbf29ce484222325ull);
+    struct cap_index *ix = &tr->call_index;
+    struct cap_call *c;
+    uint32_t n;
+
+    for (size_t i = h & ix->mask; ix->idx[i] != CAP_NONE; i = (i + 1) & ix->mask) {
+        const struct cap_call *k = &tr->calls[ix->idx[i]];
+
+        if (ix->hash[i] == h && strncmp(k->call_id, cid.p, len) == 0 && k->call_id[len] == 0)
+            return ix->idx[i];
+    }
+    if ((tr->max_calls && tr->ncalls >= tr->max_calls) || tr->ncalls >= CAP_NONE - 1 ||
+        grow(&tr->calls, &tr->cap_calls, tr->ncalls, sizeof *tr->calls) || index_reserve(ix)) {
+        tr->stats->calls_dropped++;
+        return CAP_NONE;
+    }
+    n = (uint32_t)tr->ncalls++;
+    c = &tr->calls[n];
+    memset(c, 0, sizeof *c);
+    copy_view(c->call_id, CAP_CALL_ID_MAX, cid);
+    c->state = CAP_CALL_OTHER;
+    c->first_ns = ts_ns;
+    index_put(ix, h, n);
+    tr->stats->calls++;
+    return n;
+}
+
+/* The URI of a From/To value, or the raw value when it does not parse. */
+static void copy_party(char *dst, const struct vox_sip_msg *m, enum vox_sip_hdr id)
+{
+    const struct vox_sip_header *h = vox_sip_find(m, id, 0);
+    struct vox_sip_nameaddr na;
+
+    if (!h)
+        return;
+    if (vox_sip_nameaddr_parse(h->value, &na) == 0)
+        copy_view(dst, CAP_PARTY_MAX, na.uri);
+    else
+        copy_view(dst, CAP_PARTY_MAX, h->value);
+}
+
+/* Static payload types (RFC 3551 §6): the clock rate and the name. */
+static uint32_t static_pt(uint8_t pt, const char **name)
+{
+    static const struct {
+        uint8_t pt;
+        uint32_t clock_hz;
+        const char *name;
+    } table[] = {
+        {0, 8000, "PCMU"},  {3, 8000, "GSM"},   {4, 8000, "G723"},   {5, 8000, "DVI4"},
+        {6, 16000, "DVI4"}, {7, 8000, "LPC"},   {8, 8000, "PCMA"},   {9, 8000, "G722"},
+        {10, 44100, "L16"}, {11, 44100, "L16"}, {12, 8000, "QCELP"}, {13, 8000, "CN"},
+        {14, 90000, "MPA"}, {15, 8000, "G728"}, {16, 11025, "DVI4"}, {17, 22050, "DVI4"},
+        {18, 8000, "G729"},
+    };
+
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (table[i].pt == pt) {
+            *name = table[i].name;
+            return table[i].clock_hz;
+        }
+    *name = "";
+    return 0;
+}
+
+static uint32_t endpoint_find(const struct cap_tracker *tr, const uint8_t addr[16], uint16_t port)
+{
+    uint64_t h = endpoint_hash(addr, port);
+    const struct cap_index *ix = &tr->endpoint_index;
+
+    for (size_t i = h & ix->mask; ix->idx[i] != CAP_NONE; i = (i + 1) & ix->mask) {
+        const struct cap_endpoint *e = &tr->endpoints[ix->idx[i]];
+
+        if (ix->hash[i] == h && e->port == port && memcmp(e->addr, addr, 16) == 0)
+            return ix->idx[i];
+    }
+    return CAP_NONE;
+}
+
+/* Adds or takes over (port reuse by a later call) the endpoint addr:port. */
+static struct cap_endpoint *endpoint_set(struct cap_tracker *tr, const uint8_t addr[16],
+                                         uint8_t family, uint16_t port, uint32_t call, int rtcp)
+{
+    uint32_t n = endpoint_find(tr, addr, port);
+    struct cap_endpoint *e;
+
+    if (n == CAP_NONE) {
+        if (tr->nendpoints >= CAP_NONE - 1 ||
+            grow(&tr->endpoints, &tr->cap_endpoints, tr->nendpoints, sizeof *tr->endpoints) ||
+            index_reserve(&tr->endpoint_index))
+            return NULL;
+        n = (uint32_t)tr->nendpoints++;
+        index_put(&tr->endpoint_index, endpoint_hash(addr, port), n);
+    }
+    e = &tr->endpoints[n];
+    memset(e, 0, sizeof *e);
+    memcpy(e->addr, addr, 16);
+    e->port = port;
+    e->family = family;
+    e->call = call;
+    e->rtcp = (uint8_t)rtcp;
+    return e;
+}
+
+static int parse_addr(struct vox_str a, uint8_t out[16], uint8_t *family)
+{
+    char buf[64];
+    uint8_t v4[4];
+
+    if (a.len == 0 || a.len >= sizeof buf)
+        return -1;
+    memcpy(buf, a.p, a.len);
+    buf[a.len] = 0;
+    if (inet_pton(AF_INET, buf, v4) == 1) {
+        if (!v4[0] && !v4[1] && !v4[2] && !v4[3]) /* 0.0.0.0: RFC 2543 hold */
+            return -1;
+        vox_cap_addr_v4(out, v4);
+        *family = 4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, buf, out) == 1) {
+        *family = 6;
+        return 0;
+    }
+    return -1; /* a host name: RTP cannot be matched to it */
+}
+
+/* Registers the RTP and RTCP addresses of every RTP media line of an SDP. */
+static void track_sdp(struct cap_tracker *tr, uint32_t call, struct vox_str body)
+{
+    struct vox_sdp *sdp = &tr->sdp;
+
+    if (vox_sdp_parse(body.p, body.len, sdp, NULL) != 0) {
+        tr->calls[call].sdp_bad++;
+        return;
+    }
+    for (size_t i = 0; i < sdp->nmedia; i++) {
+        const struct vox_sdp_media *m = &sdp->media[i];
+        const struct vox_sdp_conn *conn = m->conn.present ? &m->conn : &sdp->conn;
+        struct cap_endpoint *e;
+        uint8_t addr[16], family;
+        unsigned rtcp_port = m->port + 1;
+
+        if (m->port == 0 || !conn->present || parse_addr(conn->address, addr, &family) != 0)
+            continue;
+        if (m->proto.len < 3 || memcmp(m->proto.p, "RTP", 3) != 0) {
+            /* "UDP/TLS/RTP/SAVP" and the like: RTP somewhere in the name. */
+            if (!memmem(m->proto.p, m->proto.len, "RTP", 3))
+                continue;
+        }
+        e = endpoint_set(tr, addr, family, (uint16_t)m->port, call, 0);
+        if (!e)
+            return;
+        for (size_t f = 0; f < m->nfmts && e->npt < CAP_ENDPOINT_CODECS; f++) {
+            const struct vox_sdp_fmt *fmt = &m->fmts[f];
+            const char *name;
+            uint32_t clock;
+
+            if (fmt->pt < 0)
+                continue;
+            clock = static_pt((uint8_t)fmt->pt, &name);
+            e->pt[e->npt] = (uint8_t)fmt->pt;
+            if (fmt->has_rtpmap) {
+                clock = fmt->clock_hz;
+                copy_view(e->codec[e->npt], CAP_CODEC_NAME_MAX - 1, fmt->encoding);
+            } else {
+                strcpy(e->codec[e->npt], name);
+            }
+            e->clock_hz[e->npt] = clock;
+            e->npt++;
+        }
+        /* RFC 3605: a=rtcp:PORT [IN IP4 addr]; the port alone is what matters here. */
+        if (m->rtcp.len) {
+            unsigned p = 0;
+            size_t k = 0;
+
+            while (k < m->rtcp.len && m->rtcp.p[k] >= '0' && m->rtcp.p[k] <= '9' && p < 65536)
+                p = p * 10 + (unsigned)(m->rtcp.p[k++] - '0');
+            if (k && p && p < 65536)
+                rtcp_port = p;
+        }
+        if (rtcp_port < 65536 && rtcp_port != m->port)
+            endpoint_set(tr, addr, family, (uint16_t)rtcp_port, call, 1);
+    }
+}
+
+static void track_body(struct cap_tracker *tr, uint32_t call, const struct vox_sip_msg *m)
+{
+    const struct vox_sip_header *ct;
+    struct vox_mime_part part;
+
+    if (m->body.len == 0)
+        return;
+    ct = vox_sip_find(m, VOX_SIP_H_CONTENT_TYPE, 0);
+    if (!ct)
+        return;
+    if (vox_multipart_find(ct->value, m->body.p, m->body.len, "application/sdp", &part, NULL))
+        return;
+    if (m->is_request && m->method_id == VOX_SIP_METHOD_INVITE)
+        tr->calls[call].invites_with_sdp++;
+    track_sdp(tr, call, part.body);
+}
+
+void cap_track_sip(struct cap_tracker *tr, const struct vox_cap_tuple *t, const uint8_t *buf,
+                   size_t len_bytes, uint64_t ts_ns, int tcp)
+{
+    struct vox_sip_msg *m = &tr->msg;
+    struct vox_sip_cseq cseq;
+    struct vox_str cid;
+    struct cap_call *c;
+    uint32_t n;
+    int invite_tx;
+
+    (void)t;
+    if (vox_sip_parse((const char *)buf, len_bytes, m, NULL) != 0 ||
+        vox_sip_get_call_id(m, &cid) != 0 || cid.len == 0) {
+        tr->stats->sip_bad++;
+        return;
+    }
+    tr->stats->sip_messages++;
+    n = call_find_or_add(tr, cid, ts_ns);
+    if (n == CAP_NONE)
+        return;
+    c = &tr->calls[n];
+    c->messages++;
+    c->last_ns = ts_ns;
+    c->transports |= tcp ? 2 : 1;
+    if (!c->from[0])
+        copy_party(c->from, m, VOX_SIP_H_FROM);
+    if (!c->to[0])
+        copy_party(c->to, m, VOX_SIP_H_TO);
+    invite_tx = vox_sip_get_cseq(m, &cseq) == 0 && vox_str_eq(cseq.method, "INVITE");
+    if (m->is_request) {
+        switch (m->method_id) {
+        case VOX_SIP_METHOD_INVITE:
+            c->requests[CAP_M_INVITE]++;
+            if (!c->invite_ns) {
+                c->invite_ns = ts_ns;
+                if (c->state == CAP_CALL_OTHER)
+                    c->state = CAP_CALL_SETUP;
+            }
+            break;
+        case VOX_SIP_METHOD_ACK:
+            c->requests[CAP_M_ACK]++;
+            if (c->state == CAP_CALL_ANSWERED)
+                c->state = CAP_CALL_CONFIRMED;
+            break;
+        case VOX_SIP_METHOD_BYE:
+            c->requests[CAP_M_BYE]++;
+            if (!c->end_ns)
+                c->end_ns = ts_ns;
+            if (c->state != CAP_CALL_OTHER)
+                c->state = CAP_CALL_ENDED;
+            break;
+        case VOX_SIP_METHOD_CANCEL:
+            c->requests[CAP_M_CANCEL]++;
+            if (c->state == CAP_CALL_SETUP || c->state == CAP_CALL_PROCEEDING) {
+                c->state = CAP_CALL_CANCELLED;
+                c->end_ns = ts_ns;
+            }
+            break;
+        default:
+            c->requests[CAP_M_OTHER]++;
+            break;
+        }
+    } else {
+        int cls = m->status / 100;
+
+        c->responses[cls >= 1 && cls <= 6 ? cls : 0]++;
+        c->last_status = m->status;
+        if (invite_tx && c->invite_ns) {
+            if (cls == 1 && c->state == CAP_CALL_SETUP)
+                c->state = CAP_CALL_PROCEEDING;
+            if ((m->status == 180 || m->status == 183) && !c->ringing_ns)
+                c->ringing_ns = ts_ns;
+            if (cls == 2 && !c->answer_ns) {
+                c->answer_ns = ts_ns;
+                if (c->state == CAP_CALL_SETUP || c->state == CAP_CALL_PROCEEDING)
+                    c->state = CAP_CALL_ANSWERED;
+            }
+            if (cls >= 3 && (c->state == CAP_CALL_SETUP || c->state == CAP_CALL_PROCEEDING)) {
+                c->state = m->status == 487 ? CAP_CALL_CANCELLED : CAP_CALL_FAILED;
+                c->end_ns = ts_ns;
+            }
+        }
+    }
+    track_body(tr, n, m);
+}
+
+/* ---- RTP ------------------------------------------------------------------------------------- */
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int call_add_stream(struct cap_call *c, uint32_t s)
+{
+    if (c->nstreams == c->cap_streams) {
+        uint32_t ncap = c->cap_streams ? c->cap_streams * 2 : 4;
+        uint32_t *p = realloc(c->streams, ncap * sizeof *p);
+
+        if (!p)
+            return VOX_ENOMEM;
+        c->streams = p;
+        c->cap_streams = ncap;
+    }
+    c->streams[c->nstreams++] = s;
+    return 0;
+}
+
+static uint32_t stream_add(struct cap_tracker *tr, const struct vox_cap_tuple *t, uint32_t ssrc,
+                           uint8_t pt, const struct cap_endpoint *e, uint64_t h)
+{
+    struct cap_stream *s;
+    const char *name;
+    uint32_t n;
+
+    if ((tr->max_streams && tr->nstreams >= tr->max_streams) || tr->nstreams >= CAP_NONE - 1 ||
+        grow(&tr->streams, &tr->cap_streams, tr->nstreams, sizeof *tr->streams) ||
+        index_reserve(&tr->stream_index)) {
+        tr->stats->streams_dropped++;
+        return CAP_NONE;
+    }
+    n = (uint32_t)tr->nstreams;
+    s = &tr->streams[n];
+    memset(s, 0, sizeof *s);
+    s->tuple = *t;
+    s->ssrc = ssrc;
+    s->pt = pt;
+    s->call = e ? e->call : CAP_NONE;
+    s->clock_hz = static_pt(pt, &name);
+    snprintf(s->codec, sizeof s->codec, "%s", name);
+    for (unsigned i = 0; e && i < e->npt; i++)
+        if (e->pt[i] == pt) {
+            s->clock_hz = e->clock_hz[i];
+            snprintf(s->codec, sizeof s->codec, "%s", e->codec[i]);
+        }
+    if (s->call != CAP_NONE && call_add_stream(&tr->calls[s->call], n)) {
+        tr->stats->streams_dropped++;
+        return CAP_NONE;
+    }
+    /* The stream's codec rates its MOS; its dynamic clock and its telephone-event payload
+     * type come from the SDP (RFC 4733 events take no part in the jitter). */
+    s->codec_id = s->codec[0] ? vox_rtpstats_codec_from_name(s->codec, strlen(s->codec))
+                              : vox_rtpstats_codec_from_pt(pt);
+    vox_rtpstats_init(&s->st, s->clock_hz);
+    for (unsigned i = 0; e && i < e->npt; i++)
+        if (strcasecmp(e->codec[i], "telephone-event") == 0) {
+            vox_rtpstats_set_event_pt(&s->st, e->pt[i]);
+            break;
+        }
+    tr->nstreams++;
+    index_put(&tr->stream_index, h, n);
+    tr->stats->streams++;
+    return n;
+}
+
+/* Accounts one RTP packet to stream n. */
+static void stream_packet(struct cap_tracker *tr, uint32_t n, const uint8_t *p, size_t len,
+                          uint64_t ts_ns)
+{
+    struct cap_stream *s = &tr->streams[n];
+    size_t hdr = 12 + (size_t)(p[0] & 0x0f) * 4;
+    uint32_t payload = len > hdr ? (uint32_t)(len - hdr) : 0;
+    uint16_t seq = (uint16_t)(p[2] << 8 | p[3]);
+
+    s->bytes += len;
+    tr->stats->rtp_packets++;
+    /* Times from the capture's first frame, as tshark measures them, so that the jitter's
+     * floating-point steps are the same as tshark's (see rtpstats.h). */
+    vox_rtpstats_packet(&s->st, ts_ns - tr->origin_ns, seq, rd32(p + 4), (uint8_t)(p[1] & 0x7f),
+                        (p[1] & 0x80) != 0, payload);
+}
+
+/* The stream of (t, ssrc), or CAP_NONE. */
+static uint32_t stream_find(const struct cap_tracker *tr, const struct vox_cap_tuple *t,
+                            uint32_t ssrc, uint64_t h)
+{
+    const struct cap_index *ix = &tr->stream_index;
+
+    for (size_t i = h & ix->mask; ix->idx[i] != CAP_NONE; i = (i + 1) & ix->mask) {
+        const struct cap_stream *k = &tr->streams[ix->idx[i]];
+
+        if (ix->hash[i] == h && k->ssrc == ssrc && vox_cap_tuple_eq(&k->tuple, t))
+            return ix->idx[i];
+    }
+    return CAP_NONE;
+}
+
+/* RFC 3550 §5.1: version 2; RFC 5761 §4: a second octet of 192..223 is RTCP, not RTP. */
+static inline int rtp_shaped(const uint8_t *p, size_t len)
+{
+    return len >= 12 && (p[0] >> 6) == 2 && !(p[1] >= 192 && p[1] <= 223);
+}
+
+int cap_track_rtp_known(struct cap_tracker *tr, const struct vox_cap_tuple *t, const uint8_t *p,
+                        size_t len, uint64_t ts_ns)
+{
+    uint32_t ssrc, n;
+
+    if (tr->nstreams == 0 || !rtp_shaped(p, len))
+        return 0;
+    ssrc = rd32(p + 8);
+    n = stream_find(tr, t, ssrc, stream_hash(t, ssrc));
+    if (n == CAP_NONE)
+        return 0;
+    stream_packet(tr, n, p, len, ts_ns);
+    return 1;
+}
+
+int cap_track_udp(struct cap_tracker *tr, const struct vox_cap_tuple *t, const uint8_t *p,
+                  size_t len, uint64_t ts_ns)
+{
+    uint32_t ssrc, n, e;
+    uint64_t h;
+
+    if (len >= 8 && (p[0] >> 6) == 2 && p[1] >= 192 && p[1] <= 223) {
+        /* RTCP is counted against the calls whose SDP announced either end, not analysed. */
+        if (endpoint_find(tr, t->dst, t->dport) == CAP_NONE &&
+            endpoint_find(tr, t->src, t->sport) == CAP_NONE)
+            return 0;
+        tr->stats->rtcp_packets++;
+        return 1;
+    }
+    if (!rtp_shaped(p, len))
+        return 0;
+    ssrc = rd32(p + 8);
+    h = stream_hash(t, ssrc);
+    n = stream_find(tr, t, ssrc, h);
+    if (n == CAP_NONE) {
+        e = endpoint_find(tr, t->dst, t->dport);
+        if (e == CAP_NONE)
+            e = endpoint_find(tr, t->src, t->sport);
+        /* Without an SDP, the heuristic wants even ports (RFC 3550 §11) and a static
+         * payload type. */
+        if (e == CAP_NONE &&
+            !(tr->rtp_heuristic && t->sport % 2 == 0 && t->dport % 2 == 0 && (p[1] & 0x7f) <= 34))
+            return 0;
+        n = stream_add(tr, t, ssrc, (uint8_t)(p[1] & 0x7f),
+                       e == CAP_NONE ? NULL : &tr->endpoints[e], h);
+        if (n == CAP_NONE)
+            return 1;
+    }
+    stream_packet(tr, n, p, len, ts_ns);
+    return 1;
+}
