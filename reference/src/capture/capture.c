@@ -429,7 +429,8 @@ int vox_capture_run(struct vox_capture *cap, uint64_t max_packets, uint64_t dura
     unsigned batch = cap->cfg.profile.batch_packets, inbatch = 0;
     int ret = 0;
 
-    while (!cap->stop && (!max_packets || cap->stats.read < max_packets)) {
+    while (!atomic_load_explicit(&cap->stop, memory_order_relaxed) &&
+           (!max_packets || cap->stats.read < max_packets)) {
         struct pcap_pkthdr *hdr;
         const u_char *data;
         int rc = pcap_next_ex(cap->pcap, &hdr, &data);
@@ -483,7 +484,7 @@ int vox_capture_run(struct vox_capture *cap, uint64_t max_packets, uint64_t dura
 
 void vox_capture_stop(struct vox_capture *cap)
 {
-    cap->stop = 1;
+    atomic_store_explicit(&cap->stop, 1, memory_order_relaxed);
     if (cap->pcap)
         pcap_breakloop(cap->pcap);
 }

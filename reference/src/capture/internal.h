@@ -9,6 +9,7 @@
 
 #include <pcap/pcap.h>
 #include <signal.h>
+#include <stdatomic.h>
 
 #include "capture/reasm.h"
 #include "capture/rtpstats.h"
@@ -153,7 +154,7 @@ struct vox_capture {
     int ts_nano; /* 1: libpcap gives nanoseconds in ts.tv_usec */
     pcap_t *pcap;
     int link;
-    volatile sig_atomic_t stop;
+    atomic_int stop; /* lock-free, so vox_capture_stop may set it from a signal handler */
     struct vox_capture_stats stats;
     struct cap_tracker tr;
     struct vox_defrag *defrag;
