@@ -439,10 +439,8 @@ int vox_capture_run(struct vox_capture *cap, uint64_t max_packets, uint64_t dura
             uint64_t ts = (uint64_t)hdr->ts.tv_sec * 1000000000ull +
                           (uint64_t)hdr->ts.tv_usec * (cap->ts_nano ? 1u : 1000u);
 
-            if (!cap->tr.have_origin) {
+            if (cap->stats.read == 0)
                 cap->tr.origin_ns = ts;
-                cap->tr.have_origin = 1;
-            }
             if (ts < cap->tr.origin_ns) /* a frame older than the first: clamp, not wrap */
                 ts = cap->tr.origin_ns;
             cap->stats.read++;

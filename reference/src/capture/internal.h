@@ -108,8 +108,7 @@ struct cap_tracker {
     struct cap_index call_index, stream_index, endpoint_index;
     uint64_t max_calls, max_streams;
     int rtp_heuristic;
-    uint64_t origin_ns; /* the capture's first frame: RTP arrival times are kept from it */
-    int have_origin;
+    uint64_t origin_ns;     /* the capture's first frame: RTP arrival times are kept from it */
     struct vox_sip_msg msg; /* reused: large */
     struct vox_sdp sdp;     /* reused: large */
     struct vox_capture_stats *stats;

@@ -234,28 +234,16 @@ static void copy_party(char *dst, const struct vox_sip_msg *m, enum vox_sip_hdr 
         copy_view(dst, CAP_PARTY_MAX, h->value);
 }
 
-/* Static payload types (RFC 3551 §6): the clock rate and the name. */
-static uint32_t static_pt(uint8_t pt, const char **name)
+/* The encoding name of a static payload type (RFC 3551 §6), "" when none; its clock rate is
+ * vox_rtpstats_static_clock_hz(), the table the statistics use. */
+static const char *static_pt_name(uint8_t pt)
 {
-    static const struct {
-        uint8_t pt;
-        uint32_t clock_hz;
-        const char *name;
-    } table[] = {
-        {0, 8000, "PCMU"},  {3, 8000, "GSM"},   {4, 8000, "G723"},   {5, 8000, "DVI4"},
-        {6, 16000, "DVI4"}, {7, 8000, "LPC"},   {8, 8000, "PCMA"},   {9, 8000, "G722"},
-        {10, 44100, "L16"}, {11, 44100, "L16"}, {12, 8000, "QCELP"}, {13, 8000, "CN"},
-        {14, 90000, "MPA"}, {15, 8000, "G728"}, {16, 11025, "DVI4"}, {17, 22050, "DVI4"},
-        {18, 8000, "G729"},
+    static const char *const names[19] = {
+        "PCMU", "",    "",      "GSM", "G723", "DVI4", "DVI4", "LPC",  "PCMA", "G722",
+        "L16",  "L16", "QCELP", "CN",  "MPA",  "G728", "DVI4", "DVI4", "G729",
     };
 
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (table[i].pt == pt) {
-            *name = table[i].name;
-            return table[i].clock_hz;
-        }
-    *name = "";
-    return 0;
+    return pt < 19 ? names[pt] : "";
 }
 
 static uint32_t endpoint_find(const struct cap_tracker *tr, const uint8_t addr[16], uint16_t port)
@@ -348,20 +336,17 @@ static void track_sdp(struct cap_tracker *tr, uint32_t call, struct vox_str body
             return;
         for (size_t f = 0; f < m->nfmts && e->npt < CAP_ENDPOINT_CODECS; f++) {
             const struct vox_sdp_fmt *fmt = &m->fmts[f];
-            const char *name;
-            uint32_t clock;
 
             if (fmt->pt < 0)
                 continue;
-            clock = static_pt((uint8_t)fmt->pt, &name);
             e->pt[e->npt] = (uint8_t)fmt->pt;
             if (fmt->has_rtpmap) {
-                clock = fmt->clock_hz;
+                e->clock_hz[e->npt] = fmt->clock_hz;
                 copy_view(e->codec[e->npt], CAP_CODEC_NAME_MAX - 1, fmt->encoding);
             } else {
-                strcpy(e->codec[e->npt], name);
+                e->clock_hz[e->npt] = vox_rtpstats_static_clock_hz((uint8_t)fmt->pt);
+                strcpy(e->codec[e->npt], static_pt_name((uint8_t)fmt->pt));
             }
-            e->clock_hz[e->npt] = clock;
             e->npt++;
         }
         /* RFC 3605: a=rtcp:PORT [IN IP4 addr]; the port alone is what matters here. */
@@ -508,7 +493,6 @@ static uint32_t stream_add(struct cap_tracker *tr, const struct vox_cap_tuple *t
                            uint8_t pt, const struct cap_endpoint *e, uint64_t h)
 {
     struct cap_stream *s;
-    const char *name;
     uint32_t n;
 
     if ((tr->max_streams && tr->nstreams >= tr->max_streams) || tr->nstreams >= CAP_NONE - 1 ||
@@ -524,8 +508,8 @@ static uint32_t stream_add(struct cap_tracker *tr, const struct vox_cap_tuple *t
     s->ssrc = ssrc;
     s->pt = pt;
     s->call = e ? e->call : CAP_NONE;
-    s->clock_hz = static_pt(pt, &name);
-    snprintf(s->codec, sizeof s->codec, "%s", name);
+    s->clock_hz = vox_rtpstats_static_clock_hz(pt);
+    snprintf(s->codec, sizeof s->codec, "%s", static_pt_name(pt));
     for (unsigned i = 0; e && i < e->npt; i++)
         if (e->pt[i] == pt) {
             s->clock_hz = e->clock_hz[i];
