@@ -100,6 +100,7 @@ static int write_to(const char *path, int (*fn)(const struct vox_capture *, FILE
 static void summary(const struct vox_capture *cap)
 {
     struct vox_capture_stats s;
+    struct vox_capture_timing t;
 
     vox_capture_stats(cap, &s);
     fprintf(stderr,
@@ -121,6 +122,14 @@ static void summary(const struct vox_capture *cap)
                 "  kernel: %" PRIu64 " received, %" PRIu64 " dropped, %" PRIu64
                 " dropped by the interface\n",
                 s.kernel_received, s.kernel_dropped, s.kernel_if_dropped);
+    vox_capture_timing(cap, &t);
+    if (t.run_ns)
+        fprintf(stderr,
+                "  time: %.3f s (%.2f M packets/s, %.0f ns a packet); batch latency p50 %.1f us, "
+                "p99 %.1f us\n",
+                (double)t.run_ns / 1e9, (double)s.read * 1e3 / (double)t.run_ns,
+                s.read ? (double)t.run_ns / (double)s.read : 0.0, (double)t.batch_p50_ns / 1e3,
+                (double)t.batch_p99_ns / 1e3);
 }
 
 enum {

@@ -659,6 +659,20 @@ static void profiles_and_backends_agree(void **state)
             assert_int_equal(st.calls, ref.calls);
             assert_int_equal(st.streams, ref.streams);
             assert_int_equal(st.other_udp, ref.other_udp);
+            /* Offline, every batch is full but the last; the percentiles are in order. */
+            {
+                struct vox_capture_timing t;
+                unsigned b = (*p)->batch_packets;
+
+                vox_capture_timing(cap, &t);
+                assert_int_equal(t.batches, (st.read + b - 1) / b);
+                assert_true(t.run_ns > 0 && t.cpu_ns <= t.run_ns + 1000000);
+                assert_true(t.batch_p50_ns <= t.batch_p90_ns);
+                assert_true(t.batch_p90_ns <= t.batch_p99_ns);
+                assert_true(t.batch_p99_ns <= t.batch_p999_ns);
+                assert_true(t.batch_p999_ns <= t.batch_max_ns && t.batch_max_ns <= t.run_ns);
+                assert_true(t.batch_max_ns > 0);
+            }
             vox_capture_close(cap);
         }
     assert_true(ref.rtp_packets > 1400);

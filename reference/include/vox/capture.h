@@ -121,6 +121,22 @@ struct vox_capture_stats {
 
 void vox_capture_stats(const struct vox_capture *cap, struct vox_capture_stats *out);
 
+/*
+ * How long the analysis took, over every vox_capture_run of `cap`. A batch's latency runs from
+ * the moment libpcap returned its first packet to the end of the batch's analysis: the longest
+ * that any packet of the batch waited (offline, the previous batch's end stands for that moment,
+ * so that one clock read per batch suffices). With a batch of one it is each packet's latency.
+ * The percentiles come from a log-linear histogram (8 steps per power of two: within 12.5%).
+ */
+struct vox_capture_timing {
+    uint64_t run_ns;  /* wall time inside vox_capture_run */
+    uint64_t cpu_ns;  /* CPU time of the calling thread inside it */
+    uint64_t batches; /* batches analysed */
+    uint64_t batch_p50_ns, batch_p90_ns, batch_p99_ns, batch_p999_ns, batch_max_ns;
+};
+
+void vox_capture_timing(const struct vox_capture *cap, struct vox_capture_timing *out);
+
 /* Writes the calls and their streams as one JSON document (calls, streams, stats, config). */
 int vox_capture_write_json(const struct vox_capture *cap, FILE *f);
 

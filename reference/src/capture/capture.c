@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capture/decode.h"
@@ -413,6 +414,84 @@ int vox_capture_open_live(const struct vox_capture_config *cfg, const char *ifna
     return 0;
 }
 
+/* ---- timing ---- */
+
+static unsigned lat_bucket(uint64_t v)
+{
+    unsigned e;
+
+    if (v < (1u << CAP_LAT_SUB_BITS))
+        return (unsigned)v;
+    e = 63u - (unsigned)__builtin_clzll(v);
+    return ((e - CAP_LAT_SUB_BITS + 1) << CAP_LAT_SUB_BITS) |
+           (unsigned)((v >> (e - CAP_LAT_SUB_BITS)) & ((1u << CAP_LAT_SUB_BITS) - 1));
+}
+
+/* The middle of bucket `i`'s range (its value, for the exact ones). */
+static uint64_t lat_value(unsigned i)
+{
+    unsigned e, sub = i & ((1u << CAP_LAT_SUB_BITS) - 1);
+    uint64_t low;
+
+    if (i < (1u << CAP_LAT_SUB_BITS))
+        return i;
+    e = (i >> CAP_LAT_SUB_BITS) + CAP_LAT_SUB_BITS - 1;
+    low = (uint64_t)((1u << CAP_LAT_SUB_BITS) | sub) << (e - CAP_LAT_SUB_BITS);
+    return low + ((1ull << (e - CAP_LAT_SUB_BITS)) >> 1);
+}
+
+static void batch_done(struct vox_capture *cap, uint64_t first_ns, uint64_t end_ns)
+{
+    uint64_t v = end_ns > first_ns ? end_ns - first_ns : 0;
+
+    cap->batches++;
+    cap->batch_hist[lat_bucket(v)]++;
+    if (v > cap->batch_max_ns)
+        cap->batch_max_ns = v;
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t lat_percentile(const struct vox_capture *cap, double pct)
+{
+    uint64_t rank, seen = 0;
+
+    if (!cap->batches)
+        return 0;
+    rank = (uint64_t)(pct / 100.0 * (double)cap->batches);
+    if (rank >= cap->batches)
+        rank = cap->batches - 1;
+    for (unsigned i = 0; i < CAP_LAT_BUCKETS; i++) {
+        seen += cap->batch_hist[i];
+        if (seen > rank) {
+            uint64_t v = lat_value(i);
+
+            return v < cap->batch_max_ns ? v : cap->batch_max_ns;
+        }
+    }
+    return cap->batch_max_ns;
+}
+
+void vox_capture_timing(const struct vox_capture *cap, struct vox_capture_timing *out)
+{
+    memset(out, 0, sizeof *out);
+    out->run_ns = cap->run_ns;
+    out->cpu_ns = cap->cpu_ns;
+    out->batches = cap->batches;
+    out->batch_p50_ns = lat_percentile(cap, 50);
+    out->batch_p90_ns = lat_percentile(cap, 90);
+    out->batch_p99_ns = lat_percentile(cap, 99);
+    out->batch_p999_ns = lat_percentile(cap, 99.9);
+    out->batch_max_ns = cap->batch_max_ns;
+}
+
 static void expire(struct vox_capture *cap, uint64_t now_ns)
 {
     if (now_ns - cap->last_expire_ns < 1000000000ull)
@@ -426,6 +505,7 @@ int vox_capture_run(struct vox_capture *cap, uint64_t max_packets, uint64_t dura
                     struct vox_diag *diag)
 {
     uint64_t start = vox_clock_ns(), deadline = duration_ms ? start + duration_ms * 1000000ull : 0;
+    uint64_t cpu0 = thread_cpu_ns(), last_end = start, first = start;
     unsigned batch = cap->cfg.profile.batch_packets, inbatch = 0;
     int ret = 0;
 
@@ -443,6 +523,9 @@ int vox_capture_run(struct vox_capture *cap, uint64_t max_packets, uint64_t dura
                 cap->tr.origin_ns = ts;
             if (ts < cap->tr.origin_ns) /* a frame older than the first: clamp, not wrap */
                 ts = cap->tr.origin_ns;
+            /* A live batch starts when its first packet arrives; offline, when the last ended. */
+            if (inbatch == 0)
+                first = cap->live ? vox_clock_ns() : last_end;
             cap->stats.read++;
             cap->stats.bytes += hdr->caplen;
             handle_frame(cap, data, hdr->caplen, ts);
@@ -450,9 +533,15 @@ int vox_capture_run(struct vox_capture *cap, uint64_t max_packets, uint64_t dura
                 flush_pending(cap);
                 inbatch = 0;
                 expire(cap, ts);
+                last_end = vox_clock_ns();
+                batch_done(cap, first, last_end);
             }
         } else if (rc == 0) { /* live: the read timeout passed with no packet */
             flush_pending(cap);
+            if (inbatch) {
+                last_end = vox_clock_ns();
+                batch_done(cap, first, last_end);
+            }
             inbatch = 0;
         } else if (rc == PCAP_ERROR_BREAK) {
             break; /* end of the file, or pcap_breakloop */
@@ -468,6 +557,10 @@ int vox_capture_run(struct vox_capture *cap, uint64_t max_packets, uint64_t dura
             break;
     }
     flush_pending(cap);
+    if (inbatch)
+        batch_done(cap, first, vox_clock_ns());
+    cap->run_ns += vox_clock_ns() - start;
+    cap->cpu_ns += thread_cpu_ns() - cpu0;
     if (cap->live) {
         struct pcap_stat ps;
 

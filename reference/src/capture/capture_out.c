@@ -171,6 +171,29 @@ static json_t *stats_json(const struct vox_capture_stats *s)
     return o;
 }
 
+/* The run's speed: seconds, packets per second, and the batch latency percentiles in µs. */
+static json_t *timing_json(const struct vox_capture *cap, const struct vox_capture_stats *st)
+{
+    struct vox_capture_timing t;
+    json_t *o = json_object();
+
+    vox_capture_timing(cap, &t);
+    json_object_set_new(o, "run_s", json_real((double)t.run_ns / 1e9));
+    json_object_set_new(o, "cpu_s", json_real((double)t.cpu_ns / 1e9));
+    json_object_set_new(o, "packets_per_s",
+                        t.run_ns ? json_real((double)st->read * 1e9 / (double)t.run_ns)
+                                 : json_null());
+    json_object_set_new(o, "ns_per_packet",
+                        st->read ? json_real((double)t.run_ns / (double)st->read) : json_null());
+    json_object_set_new(o, "batches", json_integer((json_int_t)t.batches));
+    json_object_set_new(o, "batch_p50_us", json_real((double)t.batch_p50_ns / 1e3));
+    json_object_set_new(o, "batch_p90_us", json_real((double)t.batch_p90_ns / 1e3));
+    json_object_set_new(o, "batch_p99_us", json_real((double)t.batch_p99_ns / 1e3));
+    json_object_set_new(o, "batch_p999_us", json_real((double)t.batch_p999_ns / 1e3));
+    json_object_set_new(o, "batch_max_us", json_real((double)t.batch_max_ns / 1e3));
+    return o;
+}
+
 int vox_capture_write_json(const struct vox_capture *cap, FILE *f)
 {
     const struct cap_tracker *tr = &cap->tr;
@@ -192,10 +215,12 @@ int vox_capture_write_json(const struct vox_capture *cap, FILE *f)
                         json_integer((json_int_t)cfg->profile.memory_limit_bytes));
     json_object_set_new(prof, "stream_timeout_ms",
                         json_integer((json_int_t)cfg->profile.stream_timeout_ms));
+    json_object_set_new(prof, "threads", json_integer(cfg->profile.threads));
     json_object_set_new(prof, "match", json_string(vox_gpu_name(cap->gpu)));
     json_object_set_new(root, "source", json_string(cap->source));
     json_object_set_new(root, "profile", prof);
     json_object_set_new(root, "stats", stats_json(&st));
+    json_object_set_new(root, "timing", timing_json(cap, &st));
     json_object_set_new(root, "calls", calls);
     json_object_set_new(root, "streams", streams);
     rc = json_dumpf(root, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));

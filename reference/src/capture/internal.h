@@ -24,6 +24,8 @@
 #define CAP_PARTY_MAX       128 /* From / To URI bytes kept */
 #define CAP_ENDPOINT_CODECS 8   /* payload types remembered per SDP media line */
 #define CAP_CODEC_NAME_MAX  16
+#define CAP_LAT_SUB_BITS    3 /* batch latency histogram: 8 buckets per power of two */
+#define CAP_LAT_BUCKETS     (64 << CAP_LAT_SUB_BITS)
 
 enum cap_call_state {
     CAP_CALL_SETUP = 0,  /* INVITE seen, no answer */
@@ -167,6 +169,9 @@ struct vox_capture {
     size_t arena_used, arena_cap;
     struct vox_gpu_pkt *gpkts;
     uint8_t *gclass;
+    /* timing (vox_capture_timing) */
+    uint64_t run_ns, cpu_ns, batches, batch_max_ns;
+    uint64_t batch_hist[CAP_LAT_BUCKETS];
 };
 
 /* vox_capture_open_file on an open stream (fmemopen for the fuzzer); takes `f` in all cases. */
