@@ -194,20 +194,32 @@ static json_t *timing_json(const struct vox_capture *cap, const struct vox_captu
     return o;
 }
 
+/* ` "key": value` with the value as jansson writes it (consumed); 0 or -1. */
+static int dump_member(FILE *f, const char *key, json_t *v, const char *after)
+{
+    int rc = fprintf(f, " \"%s\": ", key) < 0 ? -1 : 0;
+
+    if (!rc)
+        rc = json_dumpf(
+            v, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY | JSON_REAL_PRECISION(12));
+    json_decref(v);
+    return rc || fputs(after, f) == EOF ? -1 : 0;
+}
+
+/*
+ * The document is written a call and a stream at a time (one per line), never built whole: a
+ * capture of 100,000 calls would otherwise hold a tree of some 10 KB per call in memory.
+ */
 int vox_capture_write_json(const struct vox_capture *cap, FILE *f)
 {
     const struct cap_tracker *tr = &cap->tr;
     const struct vox_capture_config *cfg = &cap->cfg;
+    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12);
     struct vox_capture_stats st;
-    json_t *root = json_object(), *calls = json_array(), *streams = json_array();
     json_t *prof = json_object();
     int rc;
 
     vox_capture_stats(cap, &st);
-    for (size_t i = 0; i < tr->ncalls; i++)
-        json_array_append_new(calls, call_json(tr, &tr->calls[i]));
-    for (size_t i = 0; i < tr->nstreams; i++)
-        json_array_append_new(streams, stream_json(tr, &tr->streams[i]));
     json_object_set_new(prof, "name", json_string(cfg->profile.name));
     json_object_set_new(prof, "batch_packets", json_integer(cfg->profile.batch_packets));
     json_object_set_new(prof, "buffers", json_integer(cfg->profile.buffers));
@@ -217,17 +229,29 @@ int vox_capture_write_json(const struct vox_capture *cap, FILE *f)
                         json_integer((json_int_t)cfg->profile.stream_timeout_ms));
     json_object_set_new(prof, "threads", json_integer(cfg->profile.threads));
     json_object_set_new(prof, "match", json_string(vox_gpu_name(cap->gpu)));
-    json_object_set_new(root, "source", json_string(cap->source));
-    json_object_set_new(root, "profile", prof);
-    json_object_set_new(root, "stats", stats_json(&st));
-    json_object_set_new(root, "timing", timing_json(cap, &st));
-    json_object_set_new(root, "calls", calls);
-    json_object_set_new(root, "streams", streams);
-    rc = json_dumpf(root, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
-    if (!rc && fputc('\n', f) == EOF)
-        rc = -1;
-    json_decref(root);
-    return rc ? VOX_EIO : 0;
+    rc = fputs("{\n", f) == EOF ? -1 : 0;
+    rc = rc ? (json_decref(prof), rc) : dump_member(f, "source", json_string(cap->source), ",\n");
+    rc = rc ? (json_decref(prof), rc) : dump_member(f, "profile", prof, ",\n");
+    rc = rc ? rc : dump_member(f, "stats", stats_json(&st), ",\n");
+    rc = rc ? rc : dump_member(f, "timing", timing_json(cap, &st), ",\n");
+    rc = rc ? rc : (fputs(" \"calls\": [", f) == EOF ? -1 : 0);
+    for (size_t i = 0; i < tr->ncalls && !rc; i++) {
+        json_t *o = call_json(tr, &tr->calls[i]);
+
+        rc = fputs(i ? ",\n  " : "\n  ", f) == EOF ? -1 : json_dumpf(o, f, flags);
+        json_decref(o);
+    }
+    rc = rc ? rc
+            : (fputs(tr->ncalls ? "\n ],\n \"streams\": [" : "],\n \"streams\": [", f) == EOF ? -1
+                                                                                              : 0);
+    for (size_t i = 0; i < tr->nstreams && !rc; i++) {
+        json_t *o = stream_json(tr, &tr->streams[i]);
+
+        rc = fputs(i ? ",\n  " : "\n  ", f) == EOF ? -1 : json_dumpf(o, f, flags);
+        json_decref(o);
+    }
+    rc = rc ? rc : (fputs(tr->nstreams ? "\n ]\n}\n" : "]\n}\n", f) == EOF ? -1 : 0);
+    return rc || ferror(f) ? VOX_EIO : 0;
 }
 
 /* RFC 4180: quote a field that holds a comma, a quote or a line break; double the quotes. */
