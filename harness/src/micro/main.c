@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 
     if (vox_micro_alloc_register(&opts) || vox_micro_exec_register(&opts) ||
         vox_micro_media_register(&opts) || vox_micro_simd_register(&opts) ||
-        vox_micro_store_register(&opts))
+        vox_micro_store_register(&opts) || vox_micro_match_register(&opts))
         goto out;
     if (vox_gb_run(&argc, argv, &res) < 0) {
         usage(stderr);
@@ -162,6 +162,7 @@ out:
     vox_gb_results_free(&res);
     vox_micro_media_cleanup();
     vox_micro_simd_cleanup();
+    vox_micro_match_cleanup();
     vox_micro_exec_cleanup();
     vox_micro_alloc_cleanup();
     return rc;

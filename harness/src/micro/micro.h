@@ -46,6 +46,11 @@ void vox_micro_media_cleanup(void);
 /* SIMD kernels: "simd/<kernel>/<level>/<samples>" for every level this CPU runs (samples/s). */
 int vox_micro_simd_register(const struct vox_micro_opts *opts);
 
+/* Pattern matching (micro_match.c): "match/<find|callid|classify>/<backend>/<60|1000>", one
+ * 64-packet batch per iteration, on every gpu backend that can be created here. */
+int vox_micro_match_register(const struct vox_micro_opts *opts);
+void vox_micro_match_cleanup(void);
+
 /* Session containers (micro_store.c): map lookups, LRU hits, RTP port get+put. */
 int vox_micro_store_register(const struct vox_micro_opts *opts);
 void vox_micro_simd_cleanup(void);
