@@ -21,6 +21,7 @@ static const struct vox_driver_ops *const drivers[] = {
     &vox__driver_micro,
     &vox__driver_frames,
     &vox__driver_sipp,
+    &vox__driver_pcap,
 };
 
 const struct vox_driver_ops *vox_driver_find(const char *kind)
@@ -199,4 +200,34 @@ void vox_driver_tail(const char *path, char *buf, size_t len)
             memmove(buf, nl + 1, strlen(nl + 1) + 1);
     }
     fclose(f);
+}
+
+bool vox_driver_on_path(const char *name)
+{
+    const char *path = getenv("PATH"), *p, *colon;
+    char buf[4096];
+
+    if (strchr(name, '/'))
+        return access(name, X_OK) == 0;
+    for (p = path ? path : "/usr/bin:/bin"; *p; p = colon + 1) {
+        size_t len;
+
+        colon = strchr(p, ':');
+        len = colon ? (size_t)(colon - p) : strlen(p);
+        if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, len ? p : ".", name) <
+                (int)sizeof(buf) &&
+            access(buf, X_OK) == 0)
+            return true;
+        if (!colon)
+            break;
+    }
+    return false;
+}
+
+/* Where scenarios/ lives: $VOXBENCH_HOME or the source tree (as `voxbench` itself looks). */
+const char *vox_driver_home(void)
+{
+    const char *h = getenv("VOXBENCH_HOME");
+
+    return h && h[0] ? h : VOX_SOURCE_DIR;
 }

@@ -140,42 +140,12 @@ static int check_value(const struct vox_workload *w, const struct param_spec *p,
 }
 
 /* `name` found as an executable in $PATH (or as given, with a '/'). */
-static bool on_path(const char *name)
-{
-    const char *path = getenv("PATH"), *p, *colon;
-    char buf[4096];
-
-    if (strchr(name, '/'))
-        return access(name, X_OK) == 0;
-    for (p = path ? path : "/usr/bin:/bin"; *p; p = colon + 1) {
-        size_t len;
-
-        colon = strchr(p, ':');
-        len = colon ? (size_t)(colon - p) : strlen(p);
-        if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, len ? p : ".", name) <
-                (int)sizeof(buf) &&
-            access(buf, X_OK) == 0)
-            return true;
-        if (!colon)
-            break;
-    }
-    return false;
-}
-
 /* The SIPp binary: $VOXBENCH_SIPP or sipp on $PATH. */
 static const char *sipp_program(void)
 {
     const char *s = getenv("VOXBENCH_SIPP");
 
     return s && s[0] ? s : "sipp";
-}
-
-/* Where scenarios/ lives: $VOXBENCH_HOME or the source tree (as `voxbench` itself looks). */
-static const char *home_dir(void)
-{
-    const char *h = getenv("VOXBENCH_HOME");
-
-    return h && h[0] ? h : VOX_SOURCE_DIR;
 }
 
 static int sipp_check(const struct vox_workload *w, struct vox_diag *diag)
@@ -206,14 +176,14 @@ static int sipp_check(const struct vox_workload *w, struct vox_diag *diag)
             return VOX_EINVAL;
         }
     for (i = 0; i < w->nparams; i++)
-        if (is_cpu_param(w->params[i].name) && !on_path("taskset")) {
+        if (is_cpu_param(w->params[i].name) && !vox_driver_on_path("taskset")) {
             vox_diag_set(diag,
                          "workload '%s' (sipp): param %s needs taskset (Debian package "
                          "util-linux)",
                          w->id, w->params[i].name);
             return VOX_ENOENT;
         }
-    if (!on_path(sipp_program())) {
+    if (!vox_driver_on_path(sipp_program())) {
         vox_diag_set(diag,
                      "workload '%s' (sipp): the SIPp program '%s' is not installed (Debian "
                      "package sip-tester: apt-get install sip-tester; or set VOXBENCH_SIPP)",
@@ -224,7 +194,7 @@ static int sipp_check(const struct vox_workload *w, struct vox_diag *diag)
         if (strcmp(w->params[i].name, "scenario") == 0)
             break;
     for (k = 0; k < (i < w->nparams ? w->params[i].nvalues : 1); k++) {
-        snprintf(path, sizeof(path), "%s/scenarios/sipp/%s", home_dir(),
+        snprintf(path, sizeof(path), "%s/scenarios/sipp/%s", vox_driver_home(),
                  i < w->nparams ? w->params[i].values[k] : "siprec_load.xml");
         if (access(path, R_OK) != 0) {
             vox_diag_set(diag, "workload '%s' (sipp): scenario %s: %s", w->id, path,
@@ -1035,7 +1005,7 @@ static int run_sipp(struct rep *r, const struct vox_driver_env *env, const struc
     bool log_media = false, have_clock;
 
     snprintf(target, sizeof(target), "127.0.0.1:%u", r->sip_port);
-    snprintf(scen, sizeof(scen), "%s/scenarios/sipp/%s", home_dir(), p->scenario);
+    snprintf(scen, sizeof(scen), "%s/scenarios/sipp/%s", vox_driver_home(), p->scenario);
     if (p->media) {
         /* A scenario that can log its media commands does (the daemon follows the log): an
          * <exec> per command forks SIPp, runs a shell and a client, about a third of a core at
