@@ -54,7 +54,8 @@ struct vox_param {
 /* One workload under one configuration, repeated `repetitions` times. */
 struct vox_run {
     char workload[64];   /* the suite's workload id: "alloc-frames" */
-    char kind[16];       /* driver: "micro", "frames" (later: "sipp", "pcap", "stt") */
+    char kind[16];       /* driver: "micro", "frames", "sipp", "pcap" (later: "stt") */
+    char benchmark[96];  /* micro: the benchmark family ("match/callid"); else "" */
     char config_id[256]; /* canonical "alloc=pool exec=steal streams=100", params sorted by key */
     size_t nparams;
     struct vox_param params[VOX_RUN_MAX_PARAMS];

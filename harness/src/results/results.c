@@ -271,6 +271,8 @@ static json_t *run_to_json(const struct vox_run *run)
                   run->kind, "config_id", run->config_id, "params", params, "repetitions",
                   (int)run->repetitions, "ok", run->ok, "metrics", metrics, "latency_spectrum_us",
                   pcts);
+    if (o && run->benchmark[0])
+        json_object_set_new(o, "benchmark", json_string(run->benchmark));
     if (o && !run->ok)
         json_object_set_new(o, "error", json_string(run->error));
     return o;
@@ -478,6 +480,7 @@ static int read_run(struct reader *rd, struct vox_results *r, json_t *o, size_t 
         return VOX_ENOMEM;
     if ((rc = get_str(rd, o, "workload", run->workload, sizeof(run->workload), where)) ||
         (rc = get_str(rd, o, "kind", run->kind, sizeof(run->kind), where)) ||
+        (rc = get_str(rd, o, "benchmark", run->benchmark, sizeof(run->benchmark), where)) ||
         (rc = get_str(rd, o, "error", run->error, sizeof(run->error), where)) ||
         (rc = get_uint(rd, o, "repetitions", &reps, where)))
         return rc;

@@ -396,6 +396,7 @@ int vox_suite_expand(const struct vox_suite *s, const struct vox_workload *w,
         memset(run, 0, sizeof(*run));
         snprintf(run->workload, sizeof(run->workload), "%s", w->id);
         snprintf(run->kind, sizeof(run->kind), "%s", w->kind);
+        snprintf(run->benchmark, sizeof(run->benchmark), "%s", w->benchmark);
         run->ok = true;
         for (d = 0; d < ndims; d++) {
             rc = vox_run_set_param(run, dims[d]->name, dims[d]->values[idx[d]]);
