@@ -330,6 +330,96 @@ static void run_checks_micro_axes(void **st)
     assert_true(log_contains("matched 2 runs of simd/mix"));
 }
 
+static double median(const struct vox_results *r, const char *workload, const char *config,
+                     const char *metric)
+{
+    const struct vox_run *run = vox_results_find_run(r, workload, config);
+    const struct vox_metric *m;
+
+    if (!run)
+        fail_msg("no run %s %s", workload, config);
+    if (!run->ok)
+        fail_msg("run %s %s failed: %s", workload, config, run->error);
+    m = vox_run_find_metric(run, metric);
+    if (!m)
+        fail_msg("run %s %s has no %s", workload, config, metric);
+    return vox_metric_median(m);
+}
+
+/* The pcap driver: a generated capture through vox-capture per profile and through tcpdump,
+ * the match micro benchmarks, and the report's capture tables. */
+static void run_pcap_workloads(void **st)
+{
+    char path[160], out[200], report[200], file[256];
+    const char *args[] = {"run", path, "--quick", "--out", out, NULL};
+    const char *args_rep[] = {"report", out, "--out", report, "--no-plots", NULL};
+    struct vox_results r;
+    struct vox_diag d = {{0}};
+    const char *md;
+
+    (void)st;
+    snprintf(path, sizeof(path), "%s/pcap.yaml", tmpdir);
+    snprintf(out, sizeof(out), "%s/pcap.json", tmpdir);
+    snprintf(report, sizeof(report), "%s/pcap-report", tmpdir);
+    write_text(path, "name: pcap\nrepetitions: 1\nworkloads:\n"
+                     "  - id: cap\n    kind: pcap\n    axes: [profile]\n"
+                     "    matrix:\n      profile: [minimal, low_latency]\n"
+                     "    params:\n      calls: 20\n      duration_ms: 500\n      match: scalar\n"
+                     "  - id: tools\n    kind: pcap\n    axes: [tool]\n"
+                     "    matrix:\n      tool: [vox-capture, tcpdump]\n"
+                     "    params:\n      calls: 20\n      duration_ms: 500\n"
+                     "  - id: callid\n    kind: micro\n    benchmark: match/callid\n"
+                     "    axes: [backend]\n    matrix:\n      backend: [scalar]\n"
+                     "    params:\n      arg: 60\n");
+    expect_exit(args, 0);
+    assert_int_equal(vox_results_read(out, &r, &d), 0);
+    /* 20 calls of 7 SIP messages and 2 x 25 RTP packets: the engine found all of them (the
+     * driver fails a run that disagrees with the generator's truth file). */
+    assert_true(median(&r, "cap", "calls=20 duration_ms=500 match=scalar profile=minimal",
+                       "packets") == 20 * 57);
+    assert_true(
+        median(&r, "cap", "calls=20 duration_ms=500 match=scalar profile=minimal", "calls") == 20);
+    assert_true(median(&r, "cap", "calls=20 duration_ms=500 match=scalar profile=minimal",
+                       "profile_batch") == 8);
+    assert_true(median(&r, "cap", "calls=20 duration_ms=500 match=scalar profile=low_latency",
+                       "profile_batch") == 1);
+    assert_true(median(&r, "cap", "calls=20 duration_ms=500 match=scalar profile=minimal",
+                       "packets_per_s") > 0);
+    assert_true(median(&r, "cap", "calls=20 duration_ms=500 match=scalar profile=low_latency",
+                       "batch_p50_us") <=
+                median(&r, "cap", "calls=20 duration_ms=500 match=scalar profile=low_latency",
+                       "batch_p99_us"));
+    assert_true(median(&r, "tools", "calls=20 duration_ms=500 tool=tcpdump", "packets") == 20 * 57);
+    assert_true(median(&r, "tools", "calls=20 duration_ms=500 tool=tcpdump", "startup_s") > 0);
+    assert_true(median(&r, "callid", "arg=60 backend=scalar", "real_ns") > 0);
+    assert_string_equal(vox_results_find_run(&r, "callid", "arg=60 backend=scalar")->benchmark,
+                        "match/callid");
+    vox_results_free(&r);
+
+    expect_exit(args_rep, 0);
+    snprintf(file, sizeof(file), "%s/report.md", report);
+    md = file_text(file);
+    assert_non_null(strstr(md, "### Capture profiles"));
+    assert_non_null(strstr(md, "| minimal | Go sniffer guide | 25 MB | 500 | 8 | 1 |"));
+    assert_non_null(strstr(md, "### Capture analysis against the reference tools"));
+    assert_non_null(strstr(md, "| tcpdump | nothing"));
+    assert_non_null(strstr(md, "### Pattern-matching backends, 64-packet batches"));
+    assert_non_null(strstr(md, "| Call-ID extraction | the guide's 60 B INVITE line | scalar |"));
+
+    /* A tool that is not one of the four, and a param the driver does not know, stop the run
+     * before anything is measured. */
+    write_text(path, "name: pcap\nrepetitions: 1\nworkloads:\n"
+                     "  - id: cap\n    kind: pcap\n    axes: [tool]\n"
+                     "    matrix:\n      tool: [wireshark]\n");
+    expect_exit(args, 1);
+    assert_true(log_contains("unknown tool 'wireshark'"));
+    write_text(path, "name: pcap\nrepetitions: 1\nworkloads:\n"
+                     "  - id: cap\n    kind: pcap\n    axes: [profile]\n"
+                     "    matrix:\n      profile: [minimal]\n    params:\n      speed: 3\n");
+    expect_exit(args, 1);
+    assert_true(log_contains("unknown param 'speed'"));
+}
+
 static int setup(void **st)
 {
     (void)st;
@@ -347,6 +437,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(compare_rejects_bad_input),
         cmocka_unit_test(run_rejects_bad_suites_before_running),
         cmocka_unit_test(run_checks_micro_axes),
+        cmocka_unit_test(run_pcap_workloads),
         cmocka_unit_test(run_compare_report_end_to_end),
     };
     int rc;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Workload drivers: one per workload kind (micro, frames, sipp; later pcap, stt). */
+/* Workload drivers: one per workload kind (micro, frames, sipp, pcap; later stt). */
 #ifndef VOX_DRIVER_H
 #define VOX_DRIVER_H
 
@@ -46,6 +46,7 @@ const struct vox_driver_ops *vox_driver_at(size_t i);
 extern const struct vox_driver_ops vox__driver_micro;
 extern const struct vox_driver_ops vox__driver_frames;
 extern const struct vox_driver_ops vox__driver_sipp;
+extern const struct vox_driver_ops vox__driver_pcap;
 
 /* ---- running child processes ---------------------------------------------------------------- */
 
@@ -87,6 +88,12 @@ int vox_driver_push_usage(struct vox_run *run, const struct vox_child_usage *u);
 
 /* The last `max` bytes of a file (a child's stderr) for error messages, into buf. */
 void vox_driver_tail(const char *path, char *buf, size_t len);
+
+/* Whether `name` is an executable file (a path) or a program on $PATH. */
+bool vox_driver_on_path(const char *name);
+
+/* Where scenarios/ lives: $VOXBENCH_HOME, else the source tree (as `voxbench` itself looks). */
+const char *vox_driver_home(void);
 
 /* Removes a directory and all it holds (a work directory), as `rm -rf` does; errors ignored. */
 void vox_driver_rm_tree(const char *path);
