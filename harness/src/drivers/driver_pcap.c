@@ -8,8 +8,8 @@
  * of G.711 both ways (default 1000: 50 packets a second each way, and 7 SIP messages), SIP over
  * `transport`, `seed`. A sweep over `concurrency` at a fixed `calls` keeps the file and the
  * share of SIP the same and changes only how many calls are live at once. A file is generated
- * once per run of voxbench and shared by the workloads and repetitions that ask for the same
- * one; generating is not measured.
+ * when a run first asks for it and kept for the repetitions and workloads that follow, until
+ * another is generated (one at a time on disk); generating is not measured.
  *
  * The tools (`tool`):
  *   vox-capture  the reference engine with `profile` and `match`; its figures come from the
@@ -195,6 +195,8 @@ static int count_packets(const struct vox_driver_env *env, const struct vox_work
     return 0;
 }
 
+static char last_generated[1024];
+
 /* The capture of this run: a given file, or one generated (once) into the work directory. */
 static int capture_for(const struct vox_driver_env *env, const struct vox_workload *w,
                        const struct vox_run *run, struct capture_file *cf, struct vox_diag *diag)
@@ -232,6 +234,15 @@ static int capture_for(const struct vox_driver_env *env, const struct vox_worklo
     snprintf(cf->truth, sizeof(cf->truth), "%s.json", cf->path);
     if (access(cf->truth, R_OK) == 0) /* written last: the pair is complete */
         return read_truth(w, cf, diag);
+    /* One generated capture on disk at a time (a sweep's files reach gigabytes): the runs of
+     * one configuration are consecutive, so a file dropped here is rarely needed again, and
+     * then it is written again (seconds). */
+    if (last_generated[0]) {
+        unlink(last_generated);
+        snprintf(err, sizeof(err), "%s.json", last_generated);
+        unlink(err);
+    }
+    snprintf(last_generated, sizeof(last_generated), "%s", cf->path);
     snprintf(bin, sizeof(bin), "%s/vox-pcapgen", env->bin_dir);
     snprintf(ncalls, sizeof(ncalls), "%llu", calls);
     snprintf(nconc, sizeof(nconc), "%llu", conc);
