@@ -798,6 +798,21 @@ static size_t param_values(const struct vox_results *r, const char *workload, co
     return n;
 }
 
+/* Orders runs (each with param `key`) by its numeric value. Insertion sort: stable, so
+ * configurations keep the order the suite ran them in. */
+static void sort_by_param(const struct vox_run **runs, size_t n, const char *key)
+{
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && strtod(vox_run_param(runs[j - 1], key), NULL) >
+                                        strtod(vox_run_param(runs[j], key), NULL);
+             j--) {
+            const struct vox_run *t = runs[j];
+
+            runs[j] = runs[j - 1];
+            runs[j - 1] = t;
+        }
+}
+
 /*
  * The sipp runs with param `key`, ordered by its numeric value, then in run order. The session
  * table leaves out the workloads that sweep the cache size (they belong to the cache table);
@@ -807,7 +822,7 @@ static size_t sipp_runs(struct doc *d, const struct vox_results *r, const char *
                         bool cache_table, const struct vox_run ***out)
 {
     const struct vox_run **runs = calloc(r->nruns ? r->nruns : 1, sizeof(*runs));
-    size_t i, j, n = 0;
+    size_t i, n = 0;
 
     *out = runs;
     if (!runs) {
@@ -822,16 +837,7 @@ static size_t sipp_runs(struct doc *d, const struct vox_results *r, const char *
             continue;
         runs[n++] = run;
     }
-    /* Insertion sort: stable, so configurations keep the order the suite ran them in. */
-    for (i = 1; i < n; i++)
-        for (j = i; j > 0 && strtod(vox_run_param(runs[j - 1], key), NULL) >
-                                 strtod(vox_run_param(runs[j], key), NULL);
-             j--) {
-            const struct vox_run *t = runs[j];
-
-            runs[j] = runs[j - 1];
-            runs[j - 1] = t;
-        }
+    sort_by_param(runs, n, key);
     return n;
 }
 
@@ -1255,7 +1261,7 @@ static void table_capture_tools(struct doc *d, const struct vox_results *r)
 static void table_capture_scaling(struct doc *d, const struct vox_results *r)
 {
     const struct vox_run **runs = NULL;
-    size_t n = 0, i, j;
+    size_t n = 0, i;
     double first = NAN;
     char a[64], b[64], c[64];
 
@@ -1268,15 +1274,7 @@ static void table_capture_scaling(struct doc *d, const struct vox_results *r)
         if (is_engine_run(&r->runs[i]) && vox_run_param(&r->runs[i], "concurrency") &&
             param_values(r, r->runs[i].workload, "concurrency") > 1)
             runs[n++] = &r->runs[i];
-    for (i = 1; i < n; i++)
-        for (j = i; j > 0 && strtod(vox_run_param(runs[j - 1], "concurrency"), NULL) >
-                                 strtod(vox_run_param(runs[j], "concurrency"), NULL);
-             j--) {
-            const struct vox_run *t = runs[j];
-
-            runs[j] = runs[j - 1];
-            runs[j - 1] = t;
-        }
+    sort_by_param(runs, n, "concurrency");
     if (n) {
         doc_heading(d, 3, "Capture throughput by concurrent calls");
         doc_table(d, 8);
