@@ -2,7 +2,8 @@
 /*
  * Capture engine tests: the decoder on hand-built frames of every link type, the engine on
  * the public captures of scenarios/pcaps/ against tshark (run by the test on the same file),
- * damaged and foreign files, the command line, and a live capture on the loopback interface.
+ * damaged and foreign files, the command line, per-call pcap files, and a live capture on the
+ * loopback interface.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capture/callpcap.h"
 #include "capture/decode.h"
 #include "capture/internal.h"
 #include "test_util.h"
@@ -741,6 +743,470 @@ static void command_line(void **state)
     unlink("/tmp/vox-capture-cli-streams.csv");
 }
 
+/* ---- per-call pcap files (pcap_dir) ------------------------------------------------------------
+ */
+
+/* A frame of a capture, to find a per-call file's frames among the source's. */
+struct src_frame {
+    uint64_t ts_ns, hash;
+    uint32_t caplen, len;
+};
+
+static int src_frame_cmp(const void *a, const void *b)
+{
+    const struct src_frame *x = a, *y = b;
+
+    if (x->ts_ns != y->ts_ns)
+        return x->ts_ns < y->ts_ns ? -1 : 1;
+    if (x->hash != y->hash)
+        return x->hash < y->hash ? -1 : 1;
+    if (x->caplen != y->caplen)
+        return x->caplen < y->caplen ? -1 : 1;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* The frames of `path` in file order, with nanosecond timestamps (*n of them; free()). Also
+ * checks that the timestamps never decrease when `ordered`. */
+static struct src_frame *read_frames(const char *path, size_t *n, int ordered)
+{
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, err);
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    struct src_frame *v = NULL;
+    size_t cap = 0;
+    int rc;
+
+    if (!p)
+        fail_msg("%s: not readable by libpcap: %s", path, err);
+    *n = 0;
+    while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+        struct src_frame *f;
+        uint64_t hash = 0xcbf29ce484222325ull;
+
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            v = realloc(v, cap * sizeof *v);
+            assert_non_null(v);
+        }
+        f = &v[(*n)++];
+        for (uint32_t i = 0; i < h->caplen; i++)
+            hash = (hash ^ data[i]) * 0x100000001b3ull;
+        f->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
+        f->hash = hash;
+        f->caplen = h->caplen;
+        f->len = h->len;
+        if (ordered && *n > 1 && f->ts_ns < v[*n - 2].ts_ns)
+            fail_msg("%s: frame %zu is older than the one before it", path, *n);
+    }
+    if (rc != PCAP_ERROR_BREAK)
+        fail_msg("%s: %s", path, pcap_geterr(p));
+    pcap_close(p);
+    return v;
+}
+
+/* 1 when `path` is a pcap file with nanosecond timestamps (libpcap writes in host order). */
+static int pcap_file_is_nano(const char *path)
+{
+    uint32_t magic = 0;
+    FILE *f = fopen(path, "rb");
+
+    assert_non_null(f);
+    assert_int_equal(fread(&magic, 1, 4, f), 4);
+    fclose(f);
+    assert_true(magic == 0xa1b23c4d || magic == 0xa1b2c3d4);
+    return magic == 0xa1b23c4d;
+}
+
+/* What a call's file must hold: the call's SIP messages and its streams' RTP packets. */
+struct call_expect {
+    char id[CAP_CALL_ID_MAX + 1];
+    uint64_t id_hash;
+    uint32_t messages;
+    uint64_t rtp_packets;
+};
+
+/* Runs the engine on `src` with per-call files in `dir`; `tiny`: at most 2 files open and 512
+ * bytes buffered a call, so that files are closed and reopened all the time. Returns what each
+ * call's file must hold (*ncalls; free()) and the figures, which must be the same as without
+ * pcap_dir. */
+static struct call_expect *run_pcap_dir(const char *src, const char *dir, int tiny, size_t *ncalls,
+                                        struct vox_capture_stats *st)
+{
+    struct vox_capture_config cfg;
+    struct vox_capture *cap, *plain = run_file(src, "scalar", 0);
+    struct vox_capture_stats ref;
+    struct vox_diag d = {{0}};
+    struct call_expect *e;
+
+    vox_capture_stats(plain, &ref);
+    vox_capture_close(plain);
+    vox_capture_config_init(&cfg);
+    cfg.match = "scalar";
+    cfg.pcap_dir = dir;
+    if (vox_capture_open_file(&cfg, src, &cap, &d) != 0)
+        fail_msg("%s: %s", src, d.text);
+    assert_non_null(cap->cp);
+    if (tiny)
+        cap_callpcap_set_limits(cap->cp, 2, 512, 4096);
+    assert_int_equal(vox_capture_run(cap, 0, 0, &d), 0);
+    vox_capture_stats(cap, st);
+    if (tiny) /* files were closed and reopened in append mode */
+        assert_true(cap_callpcap_opens(cap->cp) > st->pcap_files);
+    assert_int_equal(st->sip_messages, ref.sip_messages);
+    assert_int_equal(st->rtp_packets, ref.rtp_packets);
+    assert_int_equal(st->rtcp_packets, ref.rtcp_packets);
+    assert_int_equal(st->calls, ref.calls);
+    assert_int_equal(st->streams, ref.streams);
+    assert_int_equal(st->pcap_files, cap->tr.ncalls);
+    assert_int_equal(st->pcap_incomplete + st->pcap_write_errors, 0);
+    *ncalls = cap->tr.ncalls;
+    e = calloc(*ncalls, sizeof *e);
+    assert_non_null(e);
+    for (size_t i = 0; i < *ncalls; i++) {
+        const struct cap_call *c = &cap->tr.calls[i];
+
+        snprintf(e[i].id, sizeof e[i].id, "%s", c->call_id);
+        e[i].id_hash = c->id_hash;
+        e[i].messages = c->messages;
+        for (uint32_t k = 0; k < c->nstreams; k++) {
+            struct vox_rtpstats_result r;
+
+            vox_rtpstats_result(&cap->tr.streams[c->streams[k]].st, &r);
+            e[i].rtp_packets += r.packets;
+        }
+    }
+    vox_capture_close(cap);
+    return e;
+}
+
+static void call_file(const char *dir, const struct call_expect *e, char *out, size_t cap)
+{
+    char name[256];
+
+    cap_callpcap_name(e->id, e->id_hash, name, sizeof name);
+    snprintf(out, cap, "%s/%s", dir, name);
+}
+
+/*
+ * The files of `dir` are one per call of `e`; each is readable by libpcap, of the expected
+ * precision, in time order, made of the source's frames (timestamps and bytes), and holds the
+ * call's SIP messages and RTP packets as the engine (and, with `tshark`, tshark) counts them
+ * when it reads the file again.
+ */
+static void check_call_files(const char *src, const char *dir, const struct call_expect *e,
+                             size_t ncalls, int nano, int tshark)
+{
+    char cmd[1200], path[1024];
+    size_t nsrc, nfiles = 0;
+    struct src_frame *s = read_frames(src, &nsrc, 0);
+    FILE *ls;
+
+    qsort(s, nsrc, sizeof *s, src_frame_cmp);
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep -c '\\.pcap$'", dir);
+    ls = popen(cmd, "r");
+    assert_non_null(ls);
+    assert_int_equal(fscanf(ls, "%zu", &nfiles), 1);
+    pclose(ls);
+    assert_int_equal(nfiles, ncalls);
+    for (size_t i = 0; i < ncalls; i++) {
+        struct vox_capture *cap;
+        const struct cap_call *c = NULL;
+        struct src_frame *f;
+        size_t nf;
+        uint64_t rtp = 0;
+
+        call_file(dir, &e[i], path, sizeof path);
+        assert_int_equal(pcap_file_is_nano(path), nano);
+        f = read_frames(path, &nf, 1);
+        assert_true(nf >= e[i].messages + e[i].rtp_packets);
+        for (size_t k = 0; k < nf; k++)
+            if (!bsearch(&f[k], s, nsrc, sizeof *s, src_frame_cmp))
+                fail_msg("%s: frame %zu is not one of %s's", path, k + 1, src);
+        free(f);
+        /* The engine on the call's file finds the call, all its messages and its packets. */
+        cap = run_file(path, "scalar", 0);
+        for (size_t k = 0; k < cap->tr.ncalls && !c; k++)
+            if (strcmp(cap->tr.calls[k].call_id, e[i].id) == 0)
+                c = &cap->tr.calls[k];
+        if (!c)
+            fail_msg("%s: call %s not found in its own file", path, e[i].id);
+        if (c->messages != e[i].messages)
+            fail_msg("%s: %u SIP messages, the call had %u", path, c->messages, e[i].messages);
+        for (uint32_t k = 0; k < c->nstreams; k++) {
+            struct vox_rtpstats_result r;
+
+            vox_rtpstats_result(&cap->tr.streams[c->streams[k]].st, &r);
+            rtp += r.packets;
+        }
+        if (rtp != e[i].rtp_packets)
+            fail_msg("%s: %" PRIu64 " RTP packets, the call had %" PRIu64, path, rtp,
+                     e[i].rtp_packets);
+        vox_capture_close(cap);
+        if (tshark && i < 4) { /* a few are enough, at two tshark runs a file */
+            static char ids[8][128];
+            unsigned msgs[8];
+            struct ts_stream ts[16];
+            size_t n = tshark_calls(path, ids, msgs, 8), k;
+
+            for (k = 0; k < n && strcmp(ids[k], e[i].id) != 0; k++)
+                ;
+            if (k == n || msgs[k] != e[i].messages)
+                fail_msg("%s: tshark: %u SIP messages of %s, the call had %u", path,
+                         k == n ? 0 : msgs[k], e[i].id, e[i].messages);
+            n = tshark_streams(path, ts, 16);
+            rtp = 0;
+            for (k = 0; k < n; k++)
+                rtp += ts[k].packets;
+            if (rtp != e[i].rtp_packets)
+                fail_msg("%s: tshark: %" PRIu64 " RTP packets, the call had %" PRIu64, path, rtp,
+                         e[i].rtp_packets);
+        }
+    }
+    free(s);
+}
+
+static void make_temp_dir(char *out, size_t cap, const char *tag)
+{
+    snprintf(out, cap, "/tmp/vox-callpcap-%s-XXXXXX", tag);
+    assert_non_null(mkdtemp(out));
+}
+
+static void remove_tree(const char *dir)
+{
+    char cmd[1100];
+
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* A file of `a` and its namesake in `b` hold the same bytes. */
+static void assert_same_file(const char *a, const char *b)
+{
+    static uint8_t x[8 << 20], y[8 << 20];
+    size_t n = vox_test_read_file(a, x, sizeof x), m = vox_test_read_file(b, y, sizeof y);
+
+    assert_true(n <= sizeof x);
+    if (n != m || memcmp(x, y, n) != 0)
+        fail_msg("%s and %s differ (%zu and %zu bytes)", a, b, n, m);
+}
+
+/* A public capture: four calls (one with RTP and RTCP), microsecond timestamps. */
+static void per_call_pcaps_public(void **state)
+{
+    const char *src = PCAPS "/SIP_CALL_RTP_G711.pcap";
+    char dir[128];
+    struct vox_capture_stats st;
+    struct call_expect *e;
+    size_t n;
+
+    (void)state;
+    make_temp_dir(dir, sizeof dir, "public");
+    e = run_pcap_dir(src, dir, 0, &n, &st);
+    assert_int_equal(n, 4);
+    /* every SIP message, RTP and RTCP packet of a call, nothing else: frames of the MGCP-set
+     * stream (no call) stay out */
+    assert_int_equal(st.pcap_frames, st.sip_messages + 1439 + st.rtcp_packets);
+    check_call_files(src, dir, e, n, 0, have_tshark());
+    free(e);
+    remove_tree(dir);
+}
+
+/* Generated captures: overlapping calls over UDP with IP fragments, over TCP (segmented,
+ * reordered, retransmitted, coalesced), IPv6 fragments in pcapng (nanosecond files); each also
+ * with at most 2 files open, which must give the same files byte for byte. (tshark 4.0 does not
+ * reassemble out-of-order TCP segments unless told to, in the source as in the files: the
+ * reordered case is counted by the engine alone.) */
+static void per_call_pcaps_generated(void **state)
+{
+    static const struct {
+        const char *args;
+        int nano, tshark;
+    } cases[] = {
+        {"--calls 12 --concurrency 6 --duration-ms 400 --fragment --big-invite --frag-reorder "
+         "--loss-rate 2 --seed 21",
+         0, 1},
+        {"--calls 12 --concurrency 6 --duration-ms 400 --sip-transport tcp --tcp-segment 300 "
+         "--tcp-reorder 2 --tcp-retransmit 3 --tcp-coalesce --big-invite --seed 22",
+         0, 0},
+        {"--calls 6 --concurrency 3 --duration-ms 200 --sip-transport tcp --tcp-segment 400 "
+         "--big-invite --seed 23",
+         0, 1},
+        {"--calls 4 --concurrency 2 --duration-ms 200 --ipv6 --fragment --big-invite "
+         "--frag-tail 5 --pcapng --seed 24",
+         1, 1},
+    };
+    const char *src = "/tmp/vox-callpcap-gen.pcap";
+
+    (void)state;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char cmd[1024], dir[128], dir2[128], a[1024], b[1024];
+        struct vox_capture_stats st, st2;
+        struct call_expect *e, *e2;
+        size_t n, n2;
+
+        snprintf(cmd, sizeof cmd, "%s --out %s %s", VOX_PCAPGEN_BIN, src, cases[c].args);
+        if (system(cmd) != 0)
+            fail_msg("vox-pcapgen failed: %s", cmd);
+        make_temp_dir(dir, sizeof dir, "gen");
+        make_temp_dir(dir2, sizeof dir2, "lru2");
+        e = run_pcap_dir(src, dir, 0, &n, &st);
+        assert_true(n >= 4);
+        if (strstr(cases[c].args, "--fragment"))
+            assert_true(st.datagrams_reassembled >= n);
+        if (strstr(cases[c].args, "tcp"))
+            assert_true(st.tcp_messages >= 7 * n);
+        check_call_files(src, dir, e, n, cases[c].nano, cases[c].tshark && have_tshark());
+        /* Two files open at most: every file closed and reopened in append mode many times. */
+        e2 = run_pcap_dir(src, dir2, 1, &n2, &st2);
+        assert_int_equal(n2, n);
+        assert_int_equal(st2.pcap_frames, st.pcap_frames);
+        for (size_t i = 0; i < n; i++) {
+            call_file(dir, &e[i], a, sizeof a);
+            call_file(dir2, &e2[i], b, sizeof b);
+            assert_same_file(a, b);
+        }
+        free(e);
+        free(e2);
+        remove_tree(dir);
+        remove_tree(dir2);
+    }
+    unlink(src);
+}
+
+/* Names: unsafe bytes replaced, long Call-IDs cut, the hash keeps look-alikes apart. */
+static void per_call_pcap_names(void **state)
+{
+    char a[256], b[256];
+
+    (void)state;
+    cap_callpcap_name("a1b2@host.example", 0x1234, a, sizeof a);
+    assert_string_equal(a, "a1b2@host.example-0000000000001234.pcap");
+    cap_callpcap_name("../../etc/passwd", 1, a, sizeof a);
+    assert_string_equal(a, "_._.._etc_passwd-0000000000000001.pcap");
+    cap_callpcap_name("x/y", 2, a, sizeof a);
+    cap_callpcap_name("x:y", 3, b, sizeof b);
+    assert_string_not_equal(a, b); /* both "x_y": told apart by the hash */
+    cap_callpcap_name("0123456789012345678901234567890123456789012345678901234567890123456789", 4,
+                      a, sizeof a);
+    assert_int_equal(strlen(a), 64 + 1 + 16 + 5);
+}
+
+/* Frames held for TCP messages beyond the bound (half the memory limit) are let go: the
+ * messages they carried are counted incomplete, the files stay readable, the figures are kept. */
+static void per_call_pcaps_bounded(void **state)
+{
+    const char *src = "/tmp/vox-callpcap-bound.pcap";
+    char cmd[512], dir[128];
+    struct vox_capture_config cfg;
+    struct vox_capture *cap, *plain;
+    struct vox_capture_stats st, ref;
+    struct vox_diag d = {{0}};
+    size_t nf;
+
+    (void)state;
+    snprintf(cmd, sizeof cmd,
+             "%s --out %s --calls 3 --duration-ms 100 --sip-transport tcp --tcp-segment 200 "
+             "--big-invite --seed 25",
+             VOX_PCAPGEN_BIN, src);
+    assert_int_equal(system(cmd), 0);
+    make_temp_dir(dir, sizeof dir, "bound");
+    plain = run_file(src, "scalar", 0);
+    vox_capture_stats(plain, &ref);
+    vox_capture_close(plain);
+    vox_capture_config_init(&cfg);
+    cfg.match = "scalar";
+    cfg.pcap_dir = dir;
+    cfg.profile.memory_limit_bytes = 4096; /* 2 KiB of TCP frames: less than an INVITE */
+    if (vox_capture_open_file(&cfg, src, &cap, &d) != 0)
+        fail_msg("%s", d.text);
+    assert_int_equal(vox_capture_run(cap, 0, 0, &d), 0);
+    vox_capture_stats(cap, &st);
+    assert_int_equal(st.sip_messages, ref.sip_messages);
+    assert_int_equal(st.rtp_packets, ref.rtp_packets);
+    assert_int_equal(st.pcap_incomplete, 3); /* each call's INVITE */
+    assert_int_equal(st.pcap_files, 3);
+    assert_int_equal(st.pcap_write_errors, 0);
+    for (size_t i = 0; i < cap->tr.ncalls; i++) {
+        struct call_expect e;
+        char path[1024];
+
+        snprintf(e.id, sizeof e.id, "%s", cap->tr.calls[i].call_id);
+        e.id_hash = cap->tr.calls[i].id_hash;
+        call_file(dir, &e, path, sizeof path);
+        free(read_frames(path, &nf, 1));
+        assert_true(nf > 0);
+    }
+    vox_capture_close(cap);
+    remove_tree(dir);
+    unlink(src);
+}
+
+/* A folder that cannot be created fails the open; a write that fails mid-run is counted and
+ * reported, and the figures are kept. */
+static void per_call_pcaps_errors(void **state)
+{
+    char file[] = "/tmp/vox-callpcap-file-XXXXXX", dir[128], args[1024], err[4096];
+    char cmd[1400], json[160];
+    struct vox_capture_config cfg;
+    struct vox_capture *cap = (struct vox_capture *)1;
+    struct vox_diag d = {{0}};
+    json_error_t je;
+    json_t *root, *stats;
+    FILE *p;
+    size_t n;
+    int fd = mkstemp(file), status;
+
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    /* under a regular file */
+    snprintf(dir, sizeof dir, "%s/calls", file);
+    vox_capture_config_init(&cfg);
+    cfg.pcap_dir = dir;
+    assert_int_equal(vox_capture_open_file(&cfg, PCAPS "/sip-rtp-g711.pcap", &cap, &d), VOX_EIO);
+    assert_null(cap);
+    assert_non_null(strstr(d.text, dir));
+    snprintf(args, sizeof args, "-r %s/sip-rtp-g711.pcap --pcap-dir %s", PCAPS, dir);
+    assert_int_equal(run_cli(args, err, sizeof err), 1);
+    assert_non_null(strstr(err, dir));
+    unlink(file);
+
+    /* vox-capture creates the folder and its parents */
+    make_temp_dir(dir, sizeof dir, "cli");
+    snprintf(args, sizeof args, "-r %s/sip-rtp-g711.pcap --pcap-dir %s/a/b", PCAPS, dir);
+    assert_int_equal(run_cli(args, err, sizeof err), 0);
+    assert_non_null(strstr(err, "per-call pcaps: 2 files"));
+    remove_tree(dir);
+
+    /* A file size limit (ulimit -f, in blocks of 512 or 1024 bytes) fails the large call's
+     * file; the small ones and every figure are still there. */
+    make_temp_dir(dir, sizeof dir, "full");
+    snprintf(json, sizeof json, "%s.json", dir);
+    snprintf(cmd, sizeof cmd,
+             "ulimit -f 100 && exec %s -r %s/SIP_CALL_RTP_G711.pcap --pcap-dir %s -o %s 2>&1 "
+             ">/dev/null",
+             VOX_CAPTURE_BIN, PCAPS, dir, json);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    n = fread(err, 1, sizeof err - 1, p);
+    err[n] = 0;
+    status = pclose(p);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    assert_non_null(strstr(err, "per-call pcap files failed"));
+    root = json_load_file(json, 0, &je);
+    if (!root)
+        fail_msg("%s: %s", json, je.text);
+    stats = json_object_get(root, "stats");
+    assert_true(json_integer_value(json_object_get(stats, "pcap_write_errors")) >= 1);
+    assert_int_equal(json_integer_value(json_object_get(stats, "rtp_packets")), 1439);
+    assert_int_equal(json_integer_value(json_object_get(stats, "pcap_files")), 4);
+    json_decref(root);
+    unlink(json);
+    remove_tree(dir);
+}
+
 /* ---- live capture on the loopback interface ----------------------------------------------------
  */
 
@@ -846,6 +1312,11 @@ int main(void)
         cmocka_unit_test(foreign_files),
         cmocka_unit_test(profiles_and_backends_agree),
         cmocka_unit_test(command_line),
+        cmocka_unit_test(per_call_pcap_names),
+        cmocka_unit_test(per_call_pcaps_public),
+        cmocka_unit_test(per_call_pcaps_generated),
+        cmocka_unit_test(per_call_pcaps_errors),
+        cmocka_unit_test(per_call_pcaps_bounded),
         cmocka_unit_test(live_loopback),
     };
 

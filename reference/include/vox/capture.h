@@ -56,7 +56,14 @@ struct vox_capture_config {
     uint64_t max_calls;                 /* calls tracked before new ones are dropped (0: none) */
     uint64_t max_streams;               /* RTP streams, likewise */
     int rtp_heuristic;                  /* 1: also accept RTP that no SDP announced */
-    const char *pcap_dir;               /* NULL, or write one pcap per call in this folder */
+    /*
+     * NULL, or a folder (created with its parents when missing) where every frame attributed
+     * to a call (its SIP messages, fragments and TCP segments included, and its RTP and RTCP)
+     * is written as captured to one pcap file per call, named after the Call-ID: the first 64
+     * bytes with every byte outside [A-Za-z0-9._@-] replaced by '_', '-', 16 hex digits of a
+     * 64-bit hash of the whole Call-ID, ".pcap". docs/capture.md has the details.
+     */
+    const char *pcap_dir;
 };
 
 /* Fills *cfg with the "balanced" profile and the defaults above. */
@@ -68,9 +75,10 @@ struct vox_capture; /* opaque */
 
 /*
  * Opens an offline capture (pcap or pcapng: libpcap reads both). The file is read by
- * vox_capture_run. Returns 0, VOX_ENOENT/VOX_EIO (unreadable file), VOX_EMALFORMED (not a
- * capture file, or a link type the decoder does not know), VOX_EUNKNOWN_BACKEND (a backend
- * name), VOX_EINVAL (a bad filter) or VOX_ENOMEM; `diag` names the file and the reason.
+ * vox_capture_run. Returns 0, VOX_ENOENT/VOX_EIO (unreadable file; VOX_EIO also when
+ * cfg->pcap_dir cannot be created or written), VOX_EMALFORMED (not a capture file, or a link
+ * type the decoder does not know), VOX_EUNKNOWN_BACKEND (a backend name), VOX_EINVAL (a bad
+ * filter) or VOX_ENOMEM; `diag` names the file (or the folder) and the reason.
  */
 int vox_capture_open_file(const struct vox_capture_config *cfg, const char *path,
                           struct vox_capture **out, struct vox_diag *diag);
@@ -116,7 +124,12 @@ struct vox_capture_stats {
     /* stage 4: classification and tracking */
     uint64_t sip_messages, sip_bad, rtp_packets, rtcp_packets, rtp_bad, other_udp, other_tcp;
     uint64_t calls, calls_dropped, streams, streams_dropped;
-    uint64_t memory_bytes; /* tracking + reassembly state now */
+    uint64_t memory_bytes; /* tracking + reassembly state now (+ frames held for pcap_dir) */
+    /* per-call pcap files (cfg.pcap_dir): files created, frames written (a file given up may
+     * have lost its last few); reassembled datagrams and TCP-framed SIP messages whose frames
+     * had been let go at a holding bound (their call's file lacks some); failed opens and writes
+     * (disk full: that file is given up) */
+    uint64_t pcap_files, pcap_frames, pcap_incomplete, pcap_write_errors;
 };
 
 void vox_capture_stats(const struct vox_capture *cap, struct vox_capture_stats *out);

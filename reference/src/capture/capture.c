@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture/callpcap.h"
 #include "capture/decode.h"
 #include "capture/internal.h"
 #include "vox/core.h"
@@ -68,9 +69,34 @@ static void on_tcp_msg(void *user, const struct vox_cap_tuple *t, const uint8_t 
                        size_t len_bytes, uint64_t ts_ns)
 {
     struct vox_capture *cap = user;
+    uint32_t call;
 
     cap->stats.tcp_messages++;
-    cap_track_sip(&cap->tr, t, msg, len_bytes, ts_ns, 1);
+    call = cap_track_sip(&cap->tr, t, msg, len_bytes, ts_ns, 1);
+    if (cap->cp)
+        cap_callpcap_tcp_msg(cap->cp, t, msg, len_bytes, call);
+}
+
+/* The per-call pcap writer (cfg->pcap_dir), sized like the reassemblers it shadows. */
+static int callpcap_init(struct vox_capture *cap, const struct vox_capture_config *cfg,
+                         struct vox_diag *diag)
+{
+    struct cap_callpcap_config c = {0};
+
+    c.dir = cfg->pcap_dir;
+    c.link = cap->link;
+    c.snaplen = pcap_snapshot(cap->pcap);
+    c.src_nano = cap->ts_nano;
+    c.out_nano = cap->pcap_nano;
+    c.max_buf_bytes = cfg->profile.memory_limit_bytes / 4;
+    c.max_frag_bytes = cfg->profile.memory_limit_bytes / 4;
+    c.max_datagrams = cfg->profile.buffers;
+    c.max_tcp_bytes = cfg->profile.memory_limit_bytes / 2;
+    c.max_tcp_streams = cfg->profile.buffers;
+    c.tcp_timeout_ns = cfg->profile.stream_timeout_ms * 1000000ull;
+    c.tr = &cap->tr;
+    c.stats = &cap->stats;
+    return cap_callpcap_create(&c, &cap->cp, diag);
 }
 
 static int engine_init(struct vox_capture *cap, const struct vox_capture_config *cfg,
@@ -127,14 +153,20 @@ static int engine_init(struct vox_capture *cap, const struct vox_capture_config 
         vox_diag_set(diag, "capture: out of memory for a batch of %u packets", batch);
         return VOX_ENOMEM;
     }
+    if (cfg->pcap_dir)
+        return callpcap_init(cap, cfg, diag);
     return 0;
 }
 
-/* Classifies the batch's pending payloads and hands them to the tracker in arrival order. */
+/* Classifies the batch's pending payloads and hands them to the tracker in arrival order; with
+ * pcap_dir, then writes the batch's frames to their calls' files. */
 static void flush_pending(struct vox_capture *cap)
 {
-    if (cap->npend == 0)
+    if (cap->npend == 0) {
+        if (cap->cp)
+            cap_callpcap_flush(cap->cp);
         return;
+    }
     for (size_t i = 0; i < cap->npend; i++) {
         cap->gpkts[i].data = cap->arena + cap->pend[i].off;
         cap->gpkts[i].len_bytes = cap->pend[i].len;
@@ -146,18 +178,23 @@ static void flush_pending(struct vox_capture *cap)
     for (size_t i = 0; i < cap->npend; i++) {
         const struct cap_pending *pd = &cap->pend[i];
         const uint8_t *data = cap->arena + pd->off;
+        uint32_t call = CAP_NONE;
 
         if (cap->gclass[i] == VOX_GPU_SIP_REQUEST || cap->gclass[i] == VOX_GPU_SIP_RESPONSE)
-            cap_track_sip(&cap->tr, &pd->tuple, data, pd->len, pd->ts_ns, 0);
-        else if (cap_track_udp(&cap->tr, &pd->tuple, data, pd->len, pd->ts_ns))
-            continue;
-        else if (cap->gclass[i] == 0xff)
-            cap_track_sip(&cap->tr, &pd->tuple, data, pd->len, pd->ts_ns, 0);
-        else
-            cap->stats.other_udp++;
+            call = cap_track_sip(&cap->tr, &pd->tuple, data, pd->len, pd->ts_ns, 0);
+        else if (!cap_track_udp(&cap->tr, &pd->tuple, data, pd->len, pd->ts_ns, &call)) {
+            if (cap->gclass[i] == 0xff)
+                call = cap_track_sip(&cap->tr, &pd->tuple, data, pd->len, pd->ts_ns, 0);
+            else
+                cap->stats.other_udp++;
+        }
+        if (cap->cp)
+            cap_callpcap_resolve(cap->cp, pd->pcap_first, pd->pcap_count, call);
     }
     cap->npend = 0;
     cap->arena_used = 0;
+    if (cap->cp)
+        cap_callpcap_flush(cap->cp);
 }
 
 static void pend_udp(struct vox_capture *cap, const struct vox_cap_pkt *pk, uint64_t ts_ns)
@@ -185,19 +222,28 @@ static void pend_udp(struct vox_capture *cap, const struct vox_cap_pkt *pk, uint
     pd->len = (uint32_t)len;
     memcpy(cap->arena + cap->arena_used, pk->payload, len);
     cap->arena_used += len;
+    /* libpcap reuses the frame's buffer before the batch ends: the writer keeps a copy */
+    if (cap->cp)
+        cap_callpcap_defer(cap->cp, &pd->pcap_first, &pd->pcap_count);
 }
 
 /* A decoded UDP or TCP packet (from a frame or a reassembled datagram). */
 static void handle_l4(struct vox_capture *cap, const struct vox_cap_pkt *pk, uint64_t ts_ns)
 {
     if (pk->tuple.proto == 17) {
+        uint32_t s;
+
         if (pk->payload_len_bytes == 0) {
             cap->stats.other_udp++;
             return;
         }
         /* The fast path: a packet of an RTP stream already known. */
-        if (cap_track_rtp_known(&cap->tr, &pk->tuple, pk->payload, pk->payload_len_bytes, ts_ns))
+        s = cap_track_rtp_known(&cap->tr, &pk->tuple, pk->payload, pk->payload_len_bytes, ts_ns);
+        if (s != CAP_NONE) {
+            if (cap->cp)
+                cap_callpcap_emit(cap->cp, cap->tr.streams[s].call);
             return;
+        }
         pend_udp(cap, pk, ts_ns);
         return;
     }
@@ -206,15 +252,20 @@ static void handle_l4(struct vox_capture *cap, const struct vox_cap_pkt *pk, uin
         cap->stats.truncated++;
         return;
     }
+    if (cap->cp)
+        cap_callpcap_tcp_segment(cap->cp, pk);
     vox_tcpreasm_segment(cap->tcp, &pk->tuple, pk->tcp_seq, pk->tcp_flags, pk->payload,
                          pk->payload_len_bytes, ts_ns);
 }
 
-static void handle_frame(struct vox_capture *cap, const uint8_t *data, size_t caplen,
-                         uint64_t ts_ns)
+static void handle_frame(struct vox_capture *cap, const struct pcap_pkthdr *hdr,
+                         const uint8_t *data, uint64_t ts_ns)
 {
     struct vox_cap_pkt pk;
-    enum vox_cap_verdict v = vox_cap_decode(cap->link, data, caplen, &pk);
+    enum vox_cap_verdict v = vox_cap_decode(cap->link, data, hdr->caplen, &pk);
+
+    if (cap->cp)
+        cap_callpcap_frame(cap->cp, hdr, data, ts_ns);
 
     switch (v) {
     case VOX_CAP_OK:
@@ -233,12 +284,22 @@ static void handle_frame(struct vox_capture *cap, const uint8_t *data, size_t ca
             struct vox_cap_pkt whole;
 
             cap->stats.datagrams_reassembled++;
+            /* The per-call writer hands the datagram's held fragments on with the packet. */
+            if (cap->cp)
+                cap_callpcap_frag_complete(cap->cp, &pk);
             /* The datagram lives in the defragmenter until its next call: handle_l4 copies
              * what it keeps (pend_udp) or hands it to the TCP reassembler, which copies. */
             if (vox_cap_decode_ip(dout.datagram, dout.len_bytes, &whole) == VOX_CAP_OK)
                 handle_l4(cap, &whole, ts_ns);
             else
                 cap->stats.bad_ip++;
+            if (cap->cp)
+                cap_callpcap_frag_done(cap->cp);
+        } else if (cap->cp) {
+            if (rc == VOX_DEFRAG_HELD)
+                cap_callpcap_frag_held(cap->cp, &pk);
+            else
+                cap_callpcap_frag_dropped(cap->cp, &pk);
         }
         return;
     }
@@ -302,6 +363,8 @@ static int open_offline(struct vox_capture *cap, const struct vox_capture_config
     int rc;
 
     cap->ts_nano = 1;
+    if (cfg->pcap_dir)
+        cap->pcap_nano = cap_callpcap_file_nano(pcap_file(cap->pcap));
     rc = open_common(cap, cfg, diag);
     if (!rc)
         rc = engine_init(cap, cfg, diag);
@@ -395,6 +458,7 @@ int vox_capture_open_live(const struct vox_capture_config *cfg, const char *ifna
     if (cfg->profile.batch_packets <= 1)
         pcap_set_immediate_mode(cap->pcap, 1);
     cap->ts_nano = pcap_set_tstamp_precision(cap->pcap, PCAP_TSTAMP_PRECISION_NANO) == 0;
+    cap->pcap_nano = cap->ts_nano;
     rc = pcap_activate(cap->pcap);
     if (rc < 0) {
         vox_diag_set(diag, "interface %s: %s (%s)", ifname, pcap_statustostr(rc),
@@ -499,6 +563,8 @@ static void expire(struct vox_capture *cap, uint64_t now_ns)
     cap->last_expire_ns = now_ns;
     vox_defrag_expire(cap->defrag, now_ns);
     vox_tcpreasm_expire(cap->tcp, now_ns);
+    if (cap->cp)
+        cap_callpcap_expire(cap->cp, now_ns);
 }
 
 int vox_capture_run(struct vox_capture *cap, uint64_t max_packets, uint64_t duration_ms,
@@ -528,7 +594,7 @@ int vox_capture_run(struct vox_capture *cap, uint64_t max_packets, uint64_t dura
                 first = cap->live ? vox_clock_ns() : last_end;
             cap->stats.read++;
             cap->stats.bytes += hdr->caplen;
-            handle_frame(cap, data, hdr->caplen, ts);
+            handle_frame(cap, hdr, data, ts);
             if (++inbatch >= batch) {
                 flush_pending(cap);
                 inbatch = 0;
@@ -559,6 +625,8 @@ int vox_capture_run(struct vox_capture *cap, uint64_t max_packets, uint64_t dura
     flush_pending(cap);
     if (inbatch)
         batch_done(cap, first, vox_clock_ns());
+    if (cap->cp)
+        cap_callpcap_sync(cap->cp); /* the per-call files complete on disk */
     cap->run_ns += vox_clock_ns() - start;
     cap->cpu_ns += thread_cpu_ns() - cpu0;
     if (cap->live) {
@@ -586,6 +654,7 @@ void vox_capture_close(struct vox_capture *cap)
         return;
     if (cap->pcap)
         pcap_close(cap->pcap);
+    cap_callpcap_destroy(cap->cp); /* every per-call file flushed and closed */
     vox_tcpreasm_destroy(cap->tcp);
     vox_defrag_destroy(cap->defrag);
     vox_gpu_destroy(cap->gpu);
@@ -611,4 +680,6 @@ void vox_capture_stats(const struct vox_capture *cap, struct vox_capture_stats *
     out->tcp_resyncs = ts.resyncs;
     out->tcp_dropped_bytes = ts.bytes_discarded;
     out->memory_bytes = cap_tracker_bytes(&cap->tr) + ds.bytes_held + ts.bytes_held;
+    if (cap->cp)
+        out->memory_bytes += cap_callpcap_bytes(cap->cp);
 }

@@ -167,6 +167,10 @@ static json_t *stats_json(const struct vox_capture_stats *s)
     F(streams);
     F(streams_dropped);
     F(memory_bytes);
+    F(pcap_files);
+    F(pcap_frames);
+    F(pcap_incomplete);
+    F(pcap_write_errors);
 #undef F
     return o;
 }

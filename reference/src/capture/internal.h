@@ -53,6 +53,7 @@ enum cap_method {
 
 struct cap_call {
     char call_id[CAP_CALL_ID_MAX + 1];
+    uint64_t id_hash; /* of the whole Call-ID (the index's key; names the call's pcap file) */
     char from[CAP_PARTY_MAX + 1];
     char to[CAP_PARTY_MAX + 1];
     enum cap_call_state state;
@@ -120,21 +121,23 @@ int cap_tracker_init(struct cap_tracker *tr, const struct vox_capture_config *cf
                      struct vox_capture_stats *stats);
 void cap_tracker_free(struct cap_tracker *tr);
 
-/* One SIP message (a UDP payload, a reassembled datagram's, or a TCP-framed message). */
-void cap_track_sip(struct cap_tracker *tr, const struct vox_cap_tuple *t, const uint8_t *msg,
-                   size_t len_bytes, uint64_t ts_ns, int tcp);
+/* One SIP message (a UDP payload, a reassembled datagram's, or a TCP-framed message). Returns
+ * the index of its call, or CAP_NONE (not SIP, no Call-ID, or over max_calls). */
+uint32_t cap_track_sip(struct cap_tracker *tr, const struct vox_cap_tuple *t, const uint8_t *msg,
+                       size_t len_bytes, uint64_t ts_ns, int tcp);
 
-/* A UDP payload of an RTP stream already known: accounted, returns 1; otherwise 0 and nothing
- * changes (the hot path: one hash probe). */
-int cap_track_rtp_known(struct cap_tracker *tr, const struct vox_cap_tuple *t,
-                        const uint8_t *payload, size_t len_bytes, uint64_t ts_ns);
+/* A UDP payload of an RTP stream already known: accounted, returns the stream's index;
+ * otherwise CAP_NONE and nothing changes (the hot path: one hash probe). */
+uint32_t cap_track_rtp_known(struct cap_tracker *tr, const struct vox_cap_tuple *t,
+                             const uint8_t *payload, size_t len_bytes, uint64_t ts_ns);
 
 /*
  * A UDP payload that is not SIP: RTP or RTCP when an SDP announced either end (or, with the
- * heuristic, when it looks like RTP). Returns 1 when it was used, 0 when it is "other UDP".
+ * heuristic, when it looks like RTP). Returns 1 when it was used, 0 when it is "other UDP";
+ * *call is set to the call it was accounted to, or CAP_NONE.
  */
 int cap_track_udp(struct cap_tracker *tr, const struct vox_cap_tuple *t, const uint8_t *payload,
-                  size_t len_bytes, uint64_t ts_ns);
+                  size_t len_bytes, uint64_t ts_ns, uint32_t *call);
 
 /* Bytes held by the tracker's tables. */
 size_t cap_tracker_bytes(const struct cap_tracker *tr);
@@ -146,7 +149,12 @@ struct cap_pending {
     struct vox_cap_tuple tuple;
     uint64_t ts_ns;
     uint32_t off, len; /* in the batch arena */
+    /* --pcap-dir: the raw frames (the frame, or a datagram's fragments) copied with their
+     * caplen/len into the per-call writer's batch queue, told their call at the batch's end */
+    uint32_t pcap_first, pcap_count;
 };
+
+struct cap_callpcap; /* callpcap.h */
 
 struct vox_capture {
     struct vox_capture_config cfg;
@@ -162,6 +170,8 @@ struct vox_capture {
     struct vox_tcpreasm *tcp;
     struct vox_gpu *gpu;
     uint64_t last_expire_ns;
+    struct cap_callpcap *cp; /* the per-call pcap writer: NULL unless cfg.pcap_dir */
+    int pcap_nano;           /* 1: per-call files with nanosecond timestamps */
     /* the batch */
     struct cap_pending *pend;
     size_t npend, cap_pend;

@@ -213,6 +213,7 @@ static uint32_t call_find_or_add(struct cap_tracker *tr, struct vox_str cid, uin
     c = &tr->calls[n];
     memset(c, 0, sizeof *c);
     copy_view(c->call_id, CAP_CALL_ID_MAX, cid);
+    c->id_hash = h;
     c->state = CAP_CALL_OTHER;
     c->first_ns = ts_ns;
     index_put(ix, h, n);
@@ -381,8 +382,8 @@ static void track_body(struct cap_tracker *tr, uint32_t call, const struct vox_s
     track_sdp(tr, call, part.body);
 }
 
-void cap_track_sip(struct cap_tracker *tr, const struct vox_cap_tuple *t, const uint8_t *buf,
-                   size_t len_bytes, uint64_t ts_ns, int tcp)
+uint32_t cap_track_sip(struct cap_tracker *tr, const struct vox_cap_tuple *t, const uint8_t *buf,
+                       size_t len_bytes, uint64_t ts_ns, int tcp)
 {
     struct vox_sip_msg *m = &tr->msg;
     struct vox_sip_cseq cseq;
@@ -395,12 +396,12 @@ void cap_track_sip(struct cap_tracker *tr, const struct vox_cap_tuple *t, const 
     if (vox_sip_parse((const char *)buf, len_bytes, m, NULL) != 0 ||
         vox_sip_get_call_id(m, &cid) != 0 || cid.len == 0) {
         tr->stats->sip_bad++;
-        return;
+        return CAP_NONE;
     }
     tr->stats->sip_messages++;
     n = call_find_or_add(tr, cid, ts_ns);
     if (n == CAP_NONE)
-        return;
+        return CAP_NONE;
     c = &tr->calls[n];
     c->messages++;
     c->last_ns = ts_ns;
@@ -465,6 +466,7 @@ void cap_track_sip(struct cap_tracker *tr, const struct vox_cap_tuple *t, const 
         }
     }
     track_body(tr, n, m);
+    return n;
 }
 
 /* ---- RTP ------------------------------------------------------------------------------------- */
@@ -573,33 +575,36 @@ static inline int rtp_shaped(const uint8_t *p, size_t len)
     return len >= 12 && (p[0] >> 6) == 2 && !(p[1] >= 192 && p[1] <= 223);
 }
 
-int cap_track_rtp_known(struct cap_tracker *tr, const struct vox_cap_tuple *t, const uint8_t *p,
-                        size_t len, uint64_t ts_ns)
+uint32_t cap_track_rtp_known(struct cap_tracker *tr, const struct vox_cap_tuple *t,
+                             const uint8_t *p, size_t len, uint64_t ts_ns)
 {
     uint32_t ssrc, n;
 
     if (tr->nstreams == 0 || !rtp_shaped(p, len))
-        return 0;
+        return CAP_NONE;
     ssrc = rd32(p + 8);
     n = stream_find(tr, t, ssrc, stream_hash(t, ssrc));
-    if (n == CAP_NONE)
-        return 0;
-    stream_packet(tr, n, p, len, ts_ns);
-    return 1;
+    if (n != CAP_NONE)
+        stream_packet(tr, n, p, len, ts_ns);
+    return n;
 }
 
 int cap_track_udp(struct cap_tracker *tr, const struct vox_cap_tuple *t, const uint8_t *p,
-                  size_t len, uint64_t ts_ns)
+                  size_t len, uint64_t ts_ns, uint32_t *call)
 {
     uint32_t ssrc, n, e;
     uint64_t h;
 
+    *call = CAP_NONE;
     if (len >= 8 && (p[0] >> 6) == 2 && p[1] >= 192 && p[1] <= 223) {
         /* RTCP is counted against the calls whose SDP announced either end, not analysed. */
-        if (endpoint_find(tr, t->dst, t->dport) == CAP_NONE &&
-            endpoint_find(tr, t->src, t->sport) == CAP_NONE)
+        e = endpoint_find(tr, t->dst, t->dport);
+        if (e == CAP_NONE)
+            e = endpoint_find(tr, t->src, t->sport);
+        if (e == CAP_NONE)
             return 0;
         tr->stats->rtcp_packets++;
+        *call = tr->endpoints[e].call;
         return 1;
     }
     if (!rtp_shaped(p, len))
@@ -622,5 +627,6 @@ int cap_track_udp(struct cap_tracker *tr, const struct vox_cap_tuple *t, const u
             return 1;
     }
     stream_packet(tr, n, p, len, ts_ns);
+    *call = tr->streams[n].call;
     return 1;
 }
