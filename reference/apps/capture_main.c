@@ -52,6 +52,7 @@ static void usage(FILE *out)
                  "      --rtp-heuristic        also analyse RTP that no SDP announced\n"
                  "Output:\n"
                  "  -o, --json FILE            calls, streams and counters as JSON (- for stdout)\n"
+                 "      --summary-only         with -o: the counters, profile and timing only\n"
                  "      --calls-csv FILE       one row per call\n"
                  "      --streams-csv FILE     one row per RTP stream\n"
                  "      --pcap-dir DIR         one pcap per call in DIR (created if missing):\n"
@@ -158,6 +159,7 @@ enum {
     OPT_CALLS_CSV,
     OPT_STREAMS_CSV,
     OPT_PCAP_DIR,
+    OPT_SUMMARY,
     OPT_VERSION,
 };
 
@@ -187,6 +189,7 @@ int main(int argc, char **argv)
         {"calls-csv", required_argument, NULL, OPT_CALLS_CSV},
         {"streams-csv", required_argument, NULL, OPT_STREAMS_CSV},
         {"pcap-dir", required_argument, NULL, OPT_PCAP_DIR},
+        {"summary-only", no_argument, NULL, OPT_SUMMARY},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
@@ -196,7 +199,7 @@ int main(int argc, char **argv)
     uint64_t count = 0, duration_s = 0, v;
     /* Flags that override the profile wait until the profile is known. */
     int64_t batch = -1, buffers = -1, memory_mb = -1, timeout_s = -1;
-    int quiet = 0, c, rc, status = 0;
+    int quiet = 0, summary_only = 0, c, rc, status = 0;
 
     vox_process_prepare(argv);
     vox_capture_config_init(&cfg);
@@ -297,6 +300,9 @@ int main(int argc, char **argv)
         case OPT_PCAP_DIR:
             cfg.pcap_dir = optarg;
             break;
+        case OPT_SUMMARY:
+            summary_only = 1;
+            break;
         case OPT_VERSION:
             printf("vox-capture %s (%s)\n", vox_version(), vox_build_features());
             return 0;
@@ -352,7 +358,9 @@ int main(int argc, char **argv)
             status = 1;
         }
     }
-    if (json && write_to(json, vox_capture_write_json, g_cap))
+    if (json &&
+        write_to(json, summary_only ? vox_capture_write_summary_json : vox_capture_write_json,
+                 g_cap))
         status = 1;
     if (calls_csv && write_to(calls_csv, vox_capture_write_calls_csv, g_cap))
         status = 1;

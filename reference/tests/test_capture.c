@@ -729,6 +729,18 @@ static void command_line(void **state)
         rows++;
     fclose(f);
     assert_int_equal(rows, 2);
+    /* --summary-only: the same counters and the engine's timing, no calls or streams. */
+    snprintf(args, sizeof args,
+             "-r %s/SIP_CALL_RTP_G711.pcap -o /tmp/vox-capture-cli.json --summary-only", PCAPS);
+    assert_int_equal(run_cli(args, err, sizeof err), 0);
+    root = json_load_file("/tmp/vox-capture-cli.json", 0, &je);
+    assert_non_null(root);
+    assert_null(json_object_get(root, "calls"));
+    assert_null(json_object_get(root, "streams"));
+    assert_true(json_integer_value(json_object_get(json_object_get(root, "stats"), "read")) ==
+                4269);
+    assert_true(json_real_value(json_object_get(json_object_get(root, "timing"), "run_s")) > 0);
+    json_decref(root);
     /* Usage errors exit 2 and say why. */
     assert_int_equal(run_cli("", err, sizeof err), 2);
     assert_non_null(strstr(err, "-r FILE"));

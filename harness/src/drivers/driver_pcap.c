@@ -169,7 +169,7 @@ static int count_packets(const struct vox_driver_env *env, const struct vox_work
                          struct capture_file *cf, struct vox_diag *diag)
 {
     char bin[600], out[600], err[600];
-    char *argv[] = {bin, "-r", cf->path, "--match", "scalar", "-o", out, NULL};
+    char *argv[] = {bin, "-r", cf->path, "--match", "scalar", "--summary-only", "-o", out, NULL};
     struct vox_child_usage u;
     json_error_t jerr;
     json_t *root, *st;
@@ -335,6 +335,9 @@ static int run_vox_capture(const struct vox_driver_env *env, const struct vox_wo
     argv[n++] = (char *)(profile ? profile : "balanced");
     argv[n++] = "--match";
     argv[n++] = (char *)(match ? match : "auto");
+    /* The summary only: voxbench stays small, and a child's peak RSS starts from its
+     * parent's at the fork (Linux keeps the high-water mark across exec). */
+    argv[n++] = "--summary-only";
     argv[n++] = "-o";
     argv[n++] = out;
     argv[n] = NULL;

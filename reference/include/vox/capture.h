@@ -153,6 +153,10 @@ void vox_capture_timing(const struct vox_capture *cap, struct vox_capture_timing
 /* Writes the calls and their streams as one JSON document (calls, streams, stats, config). */
 int vox_capture_write_json(const struct vox_capture *cap, FILE *f);
 
+/* The same document without the calls and streams: source, profile, stats and timing (what a
+ * benchmark reads; its size does not grow with the calls). */
+int vox_capture_write_summary_json(const struct vox_capture *cap, FILE *f);
+
 /* Writes one CSV table: the calls (one row per call) or the streams (one row per stream). */
 int vox_capture_write_calls_csv(const struct vox_capture *cap, FILE *f);
 int vox_capture_write_streams_csv(const struct vox_capture *cap, FILE *f);

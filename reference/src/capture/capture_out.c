@@ -214,7 +214,7 @@ static int dump_member(FILE *f, const char *key, json_t *v, const char *after)
  * The document is written a call and a stream at a time (one per line), never built whole: a
  * capture of 100,000 calls would otherwise hold a tree of some 10 KB per call in memory.
  */
-int vox_capture_write_json(const struct vox_capture *cap, FILE *f)
+static int write_json(const struct vox_capture *cap, FILE *f, int lists)
 {
     const struct cap_tracker *tr = &cap->tr;
     const struct vox_capture_config *cfg = &cap->cfg;
@@ -237,7 +237,9 @@ int vox_capture_write_json(const struct vox_capture *cap, FILE *f)
     rc = rc ? (json_decref(prof), rc) : dump_member(f, "source", json_string(cap->source), ",\n");
     rc = rc ? (json_decref(prof), rc) : dump_member(f, "profile", prof, ",\n");
     rc = rc ? rc : dump_member(f, "stats", stats_json(&st), ",\n");
-    rc = rc ? rc : dump_member(f, "timing", timing_json(cap, &st), ",\n");
+    rc = rc ? rc : dump_member(f, "timing", timing_json(cap, &st), lists ? ",\n" : "\n}\n");
+    if (!lists)
+        return rc || ferror(f) ? VOX_EIO : 0;
     rc = rc ? rc : (fputs(" \"calls\": [", f) == EOF ? -1 : 0);
     for (size_t i = 0; i < tr->ncalls && !rc; i++) {
         json_t *o = call_json(tr, &tr->calls[i]);
@@ -256,6 +258,16 @@ int vox_capture_write_json(const struct vox_capture *cap, FILE *f)
     }
     rc = rc ? rc : (fputs(tr->nstreams ? "\n ]\n}\n" : "]\n}\n", f) == EOF ? -1 : 0);
     return rc || ferror(f) ? VOX_EIO : 0;
+}
+
+int vox_capture_write_json(const struct vox_capture *cap, FILE *f)
+{
+    return write_json(cap, f, 1);
+}
+
+int vox_capture_write_summary_json(const struct vox_capture *cap, FILE *f)
+{
+    return write_json(cap, f, 0);
 }
 
 /* RFC 4180: quote a field that holds a comma, a quote or a line break; double the quotes. */
