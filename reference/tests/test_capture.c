@@ -482,12 +482,14 @@ static const struct vox_cap_tuple *find_tuple_stream(const struct vox_capture *c
 static void check_generated(const char *args)
 {
     char cmd[1024];
-    const char *pcap = "/tmp/vox-capture-gen.pcap", *truth = "/tmp/vox-capture-gen.json";
+    char pcap[96], truth[96];
     struct vox_capture *cap;
     struct vox_capture_stats st;
     json_error_t je;
     json_t *root, *calls, *totals;
 
+    snprintf(pcap, sizeof pcap, "/tmp/%d-vox-capture-gen.pcap", (int)getpid());
+    snprintf(truth, sizeof truth, "/tmp/%d-vox-capture-gen.json", (int)getpid());
     snprintf(cmd, sizeof cmd, "%s --out %s --truth %s %s", VOX_PCAPGEN_BIN, pcap, truth, args);
     if (system(cmd) != 0)
         fail_msg("vox-pcapgen failed: %s", cmd);
@@ -1048,9 +1050,10 @@ static void per_call_pcaps_generated(void **state)
          "--frag-tail 5 --pcapng --seed 24",
          1, 1},
     };
-    const char *src = "/tmp/vox-callpcap-gen.pcap";
+    char src[96];
 
     (void)state;
+    snprintf(src, sizeof src, "/tmp/%d-vox-callpcap-gen.pcap", (int)getpid());
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         char cmd[1024], dir[128], dir2[128], a[1024], b[1024];
         struct vox_capture_stats st, st2;
@@ -1108,7 +1111,7 @@ static void per_call_pcap_names(void **state)
  * messages they carried are counted incomplete, the files stay readable, the figures are kept. */
 static void per_call_pcaps_bounded(void **state)
 {
-    const char *src = "/tmp/vox-callpcap-bound.pcap";
+    char src[96];
     char cmd[512], dir[128];
     struct vox_capture_config cfg;
     struct vox_capture *cap, *plain;
@@ -1117,6 +1120,7 @@ static void per_call_pcaps_bounded(void **state)
     size_t nf;
 
     (void)state;
+    snprintf(src, sizeof src, "/tmp/%d-vox-callpcap-bound.pcap", (int)getpid());
     snprintf(cmd, sizeof cmd,
              "%s --out %s --calls 3 --duration-ms 100 --sip-transport tcp --tcp-segment 200 "
              "--big-invite --seed 25",
