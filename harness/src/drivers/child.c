@@ -153,15 +153,18 @@ int vox_child_run(char *const argv[], char *const env_add[], const char *stdout_
 
 int vox_driver_push_usage(struct vox_run *run, const struct vox_child_usage *u)
 {
-    struct vox_metric *rss = vox_run_metric(run, "rss_peak_bytes", "bytes", VOX_DIR_LOWER, false);
-    struct vox_metric *usr = vox_run_metric(run, "cpu_user_s", "s", VOX_DIR_LOWER, false);
-    struct vox_metric *sys = vox_run_metric(run, "cpu_sys_s", "s", VOX_DIR_LOWER, false);
-    struct vox_metric *wall = vox_run_metric(run, "wall_s", "s", VOX_DIR_LOWER, false);
+    /* One metric at a time: adding a metric may move the run's array, and with it a pointer
+     * taken before. */
+    static const char *const names[] = {"rss_peak_bytes", "cpu_user_s", "cpu_sys_s", "wall_s"};
+    const double values[] = {(double)u->max_rss_bytes, u->user_s, u->sys_s, u->wall_s};
 
-    if (!rss || !usr || !sys || !wall || vox_metric_push(rss, (double)u->max_rss_bytes) ||
-        vox_metric_push(usr, u->user_s) || vox_metric_push(sys, u->sys_s) ||
-        vox_metric_push(wall, u->wall_s))
-        return VOX_ENOMEM;
+    for (size_t i = 0; i < 4; i++) {
+        struct vox_metric *m =
+            vox_run_metric(run, names[i], i == 0 ? "bytes" : "s", VOX_DIR_LOWER, false);
+
+        if (!m || vox_metric_push(m, values[i]))
+            return VOX_ENOMEM;
+    }
     return 0;
 }
 
