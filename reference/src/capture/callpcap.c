@@ -1026,11 +1026,11 @@ static void queue_syn(struct cap_callpcap *cp, struct cp_stream *s, uint32_t cal
 static uint32_t queue_retransmission(struct cap_callpcap *cp, const struct cp_stream *s,
                                      uint32_t seq, size_t len)
 {
-    uint32_t last = CAP_NONE, n = s->ndone < RECENT_MESSAGES ? s->ndone : RECENT_MESSAGES;
+    uint32_t last = CAP_NONE, k = s->ndone > RECENT_MESSAGES ? s->ndone - RECENT_MESSAGES : 0;
 
-    for (uint32_t k = 0; k < n; k++) {
+    for (; k < s->ndone; k++) {
         /* oldest first, so that a frame shared by two messages goes in their order */
-        const struct cp_done *d = &s->done[(s->ndone - n + k) % RECENT_MESSAGES];
+        const struct cp_done *d = &s->done[k % RECENT_MESSAGES];
         int64_t from = (int32_t)(d->from - seq), to = (int32_t)(d->to - seq);
 
         if (from < (int64_t)len && to > 0 && d->call != last) {
