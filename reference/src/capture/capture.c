@@ -379,8 +379,6 @@ static int open_offline(struct vox_capture *cap, const struct vox_capture_config
 int vox_capture_open_file(const struct vox_capture_config *cfg, const char *path,
                           struct vox_capture **out, struct vox_diag *diag)
 {
-    char err[PCAP_ERRBUF_SIZE] = "";
-    struct vox_capture *cap;
     FILE *f;
 
     *out = NULL;
@@ -392,20 +390,7 @@ int vox_capture_open_file(const struct vox_capture_config *cfg, const char *path
         vox_diag_set(diag, "%s: %s", path, strerror(e));
         return VOX__ERR(e);
     }
-    cap = calloc(1, sizeof *cap);
-    if (!cap) {
-        fclose(f);
-        return VOX_ENOMEM;
-    }
-    snprintf(cap->source, sizeof cap->source, "%s", path);
-    cap->pcap = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err);
-    if (!cap->pcap) {
-        vox_diag_set(diag, "%s: not a pcap or pcapng file: %s", path, err);
-        fclose(f);
-        free(cap);
-        return VOX_EMALFORMED;
-    }
-    return open_offline(cap, cfg, out, diag);
+    return cap_open_stream(cfg, f, path, out, diag);
 }
 
 int cap_open_stream(const struct vox_capture_config *cfg, FILE *f, const char *name,
@@ -422,7 +407,7 @@ int cap_open_stream(const struct vox_capture_config *cfg, FILE *f, const char *n
     snprintf(cap->source, sizeof cap->source, "%s", name);
     cap->pcap = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err);
     if (!cap->pcap) {
-        vox_diag_set(diag, "%s: not a pcap or pcapng stream: %s", name, err);
+        vox_diag_set(diag, "%s: not a pcap or pcapng file: %s", name, err);
         fclose(f);
         free(cap);
         return VOX_EMALFORMED;
