@@ -670,7 +670,8 @@ static void profiles_and_backends_agree(void **state)
 
                 vox_capture_timing(cap, &t);
                 assert_int_equal(t.batches, (st.read + b - 1) / b);
-                assert_true(t.run_ns > 0 && t.cpu_ns <= t.run_ns + 1000000);
+                assert_true(t.threads == 1 || t.threads == 2);
+                assert_true(t.run_ns > 0 && t.cpu_ns <= t.threads * t.run_ns + 1000000);
                 assert_true(t.batch_p50_ns <= t.batch_p90_ns);
                 assert_true(t.batch_p90_ns <= t.batch_p99_ns);
                 assert_true(t.batch_p99_ns <= t.batch_p999_ns);
@@ -680,6 +681,118 @@ static void profiles_and_backends_agree(void **state)
             vox_capture_close(cap);
         }
     assert_true(ref.rtp_packets > 1400);
+}
+
+/* The JSON document of a run of `path` without its profile and timing (all that may differ
+ * between thread counts and backends), compact, in a buffer to free. `runs` > 1 splits the file
+ * over that many vox_capture_run calls. */
+static char *analysis_json(const char *path, unsigned threads, const char *exec, const char *alloc,
+                           unsigned batch, int runs, int want_rc)
+{
+    struct vox_capture_config cfg;
+    struct vox_capture *cap;
+    struct vox_capture_timing t;
+    struct vox_diag d = {{0}};
+    char *doc = NULL, *out;
+    size_t len = 0;
+    json_error_t je;
+    json_t *root;
+    FILE *f;
+
+    vox_capture_config_init(&cfg);
+    cfg.profile.threads = threads;
+    cfg.profile.batch_packets = batch;
+    cfg.exec = exec;
+    cfg.alloc = alloc;
+    if (vox_capture_open_file(&cfg, path, &cap, &d) != 0)
+        fail_msg("%s: %s", path, d.text);
+    for (int r = 1; r < runs; r++)
+        assert_int_equal(vox_capture_run(cap, (uint64_t)r * 300, 0, &d), 0);
+    assert_int_equal(vox_capture_run(cap, 0, 0, &d), want_rc);
+    vox_capture_timing(cap, &t);
+    /* a second thread only where there are two CPUs, and for batches of more than one */
+    assert_int_equal(t.threads,
+                     threads > 1 && batch > 1 && sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1);
+    f = open_memstream(&doc, &len);
+    assert_non_null(f);
+    assert_int_equal(vox_capture_write_json(cap, f), 0);
+    fclose(f);
+    vox_capture_close(cap);
+    root = json_loads(doc, 0, &je);
+    if (!root)
+        fail_msg("%s: the JSON does not parse: %s", path, je.text);
+    free(doc);
+    json_object_del(root, "profile");
+    json_object_del(root, "timing");
+    out = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(root);
+    assert_non_null(out);
+    return out;
+}
+
+/*
+ * The reader and analyser threads give the very same calls, streams and counters as one
+ * thread, on every executor and allocator, over TCP reassembly (reordered, retransmitted,
+ * coalesced), IP fragments, a truncated file, a run split in several calls, and batches of one.
+ */
+static void threads_agree(void **state)
+{
+    static const char *const execs[] = {"thread", "pool", "steal"};
+    static const char *const allocs[] = {"system", "pool"};
+    static const char *const gens[] = {
+        "--calls 12 --concurrency 6 --duration-ms 600 --sip-transport tcp --tcp-segment 300 "
+        "--tcp-reorder 2 --tcp-retransmit 3 --tcp-coalesce --big-invite --loss-rate 3 --seed 5",
+        "--calls 12 --concurrency 8 --duration-ms 600 --fragment --big-invite --frag-reorder "
+        "--jitter-ms 3 --reorder 5 --seed 6",
+    };
+    static uint8_t buf[1 << 20];
+    char pcap[96], cut[96], cmd[1024];
+
+    (void)state;
+    snprintf(pcap, sizeof pcap, "/tmp/%d-vox-capture-threads.pcap", (int)getpid());
+    snprintf(cut, sizeof cut, "/tmp/%d-vox-capture-threads-cut.pcap", (int)getpid());
+    for (size_t g = 0; g < 2; g++) {
+        char *ref;
+
+        snprintf(cmd, sizeof cmd, "%s --out %s %s", VOX_PCAPGEN_BIN, pcap, gens[g]);
+        if (system(cmd) != 0)
+            fail_msg("vox-pcapgen failed: %s", cmd);
+        ref = analysis_json(pcap, 1, NULL, NULL, 32, 1, 0);
+        assert_non_null(strstr(ref, "\"calls\""));
+        for (size_t e = 0; e < 3; e++)
+            for (size_t a = 0; a < 2; a++) {
+                char *got = analysis_json(pcap, 2, execs[e], allocs[a], 32, 1, 0);
+
+                if (strcmp(ref, got) != 0)
+                    fail_msg("%s: threads 2 on %s/%s differ from one thread", gens[g], execs[e],
+                             allocs[a]);
+                free(got);
+            }
+        {
+            char *split = analysis_json(pcap, 2, NULL, NULL, 32, 3, 0);
+            char *one = analysis_json(pcap, 2, NULL, NULL, 1, 1, 0);
+
+            assert_string_equal(ref, split);
+            assert_string_equal(ref, one);
+            free(split);
+            free(one);
+        }
+        free(ref);
+    }
+    /* A truncated file: the same figures up to the fault, and the fault reported. */
+    {
+        size_t n = vox_test_read_file(PCAPS "/SIP_CALL_RTP_G711.pcap", buf, sizeof buf);
+        char *ref, *got;
+
+        vox_test_write_file(cut, buf, n / 2 + 5);
+        ref = analysis_json(cut, 1, NULL, NULL, 32, 1, VOX_EMALFORMED);
+        got = analysis_json(cut, 2, NULL, NULL, 32, 1, VOX_EMALFORMED);
+        assert_string_equal(ref, got);
+        free(ref);
+        free(got);
+    }
+    unlink(pcap);
+    unlink(cut);
 }
 
 /* ---- the command line ---------------------------------------------------------------------- */
@@ -1327,6 +1440,7 @@ int main(void)
         cmocka_unit_test(truncated_file_keeps_figures),
         cmocka_unit_test(foreign_files),
         cmocka_unit_test(profiles_and_backends_agree),
+        cmocka_unit_test(threads_agree),
         cmocka_unit_test(command_line),
         cmocka_unit_test(per_call_pcap_names),
         cmocka_unit_test(per_call_pcaps_public),

@@ -31,7 +31,13 @@ struct vox_capture_profile {
     unsigned buffers;
     uint64_t memory_limit_bytes;
     uint64_t stream_timeout_ms;
-    unsigned threads; /* 0: one per CPU */
+    /*
+     * 0: one per CPU. The engine has two stages: with 1 (or one CPU, or pcap_dir) the calling
+     * thread reads and analyses each batch in turn; with more, it reads and decodes while an
+     * analyser task on the `exec` backend classifies and tracks the batches it hands over
+     * through a ring of 8. More than 2 is the same as 2.
+     */
+    unsigned threads;
 };
 
 /* The profiles by name: "minimal", "balanced" (the default), "high_performance",
@@ -45,8 +51,8 @@ const struct vox_capture_profile *const *vox_capture_profiles(void);
 
 struct vox_capture_config {
     struct vox_capture_profile profile; /* copy of a profile, possibly edited */
-    const char *alloc;                  /* allocator backend name (NULL: "system") */
-    const char *exec;                   /* executor backend name (NULL: "pool") */
+    const char *alloc;                  /* allocator of the batches (NULL: "system") */
+    const char *exec;                   /* executor of the analyser thread (NULL: "pool") */
     const char *match;                  /* pattern-matching backend (NULL: "auto") */
     const char *filter;                 /* BPF filter expression, NULL or "" for none */
     int promisc;                        /* live: promiscuous mode */
@@ -143,8 +149,9 @@ void vox_capture_stats(const struct vox_capture *cap, struct vox_capture_stats *
  */
 struct vox_capture_timing {
     uint64_t run_ns;  /* wall time inside vox_capture_run */
-    uint64_t cpu_ns;  /* CPU time of the calling thread inside it */
+    uint64_t cpu_ns;  /* CPU time of the engine's threads inside it */
     uint64_t batches; /* batches analysed */
+    unsigned threads; /* 1: the caller's thread; 2: a reader and an analyser (see threads) */
     uint64_t batch_p50_ns, batch_p90_ns, batch_p99_ns, batch_p999_ns, batch_max_ns;
 };
 

@@ -583,12 +583,6 @@ static void queue_group(struct cap_callpcap *cp, uint32_t call)
         queue_add(cp, cp->cur_index, cp->cur_hdr, cp->cur_data, call);
 }
 
-void cap_callpcap_emit(struct cap_callpcap *cp, uint32_t call)
-{
-    if (call != CAP_NONE)
-        queue_group(cp, call);
-}
-
 void cap_callpcap_defer(struct cap_callpcap *cp, uint32_t *first, uint32_t *count)
 {
     size_t before = cp->nq;

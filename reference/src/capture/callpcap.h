@@ -87,12 +87,9 @@ void cap_callpcap_frag_dropped(struct cap_callpcap *cp, const struct vox_cap_pkt
 void cap_callpcap_frag_complete(struct cap_callpcap *cp, const struct vox_cap_pkt *pk);
 void cap_callpcap_frag_done(struct cap_callpcap *cp);
 
-/* The frame group (the frame, or a datagram's fragments) belongs to `call`: queued for the
- * end of the batch. CAP_NONE: nothing. */
-void cap_callpcap_emit(struct cap_callpcap *cp, uint32_t call);
-
-/* The frame group's call will be told at the end of the batch: queued, its entries returned
- * (first, count) for cap_callpcap_resolve, which must come before cap_callpcap_flush. */
+/* The frame group (the frame, or a datagram's fragments) is queued; its call is told at the
+ * end of the batch: its entries are returned (first, count) for cap_callpcap_resolve, which
+ * must come before cap_callpcap_flush. */
 void cap_callpcap_defer(struct cap_callpcap *cp, uint32_t *first, uint32_t *count);
 void cap_callpcap_resolve(struct cap_callpcap *cp, uint32_t first, uint32_t count, uint32_t call);
 

@@ -4,16 +4,19 @@
  * TCP streams) → classification → call and stream tracking, with a counter for every packet
  * that a stage sets aside.
  *
- * Batching. Frames are read `batch_packets` at a time. Each is decoded where libpcap left it;
- * a UDP packet of an RTP stream already known is accounted at once (the bulk of VoIP traffic),
- * and every other UDP payload is copied to the batch and classified at the end of the batch by
- * the pattern-matching backend (SIP or not), then handed to the tracker in arrival order. A
- * stream's first packets are therefore always accounted in order, behind the SIP message that
- * announced them.
+ * Batching. Frames are read `batch_packets` at a time. Each is decoded where libpcap left it.
+ * An RTP-shaped UDP payload (the bulk of VoIP traffic) keeps its 12-byte header and the key of
+ * its stream, whose index slot is asked of memory at once; every other UDP payload is copied
+ * and classified at the end of the batch by the pattern-matching backend (SIP or not). At the
+ * batch's end the RTP packets find their streams, whose lines are asked for in turn, and then
+ * every payload goes to the tracker in arrival order: a stream's first packets are accounted
+ * behind the SIP message that announced them, and the batch's cache misses overlap (with
+ * 10,000 calls at once the streams no longer fit in the cache).
  */
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <signal.h>
+#include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +25,7 @@
 #include "capture/callpcap.h"
 #include "capture/decode.h"
 #include "capture/internal.h"
+#include "vox/alloc.h"
 #include "vox/core.h"
 
 /* ---- profiles ----------------------------------------------------------------------------------
@@ -65,16 +69,24 @@ void vox_capture_config_init(struct vox_capture_config *cfg)
 /* ---- the engine ---------------------------------------------------------------------------------
  */
 
+static bool pend_copy(struct vox_capture *cap, enum cap_pend_kind kind,
+                      const struct vox_cap_tuple *t, const uint8_t *data, size_t len,
+                      uint64_t ts_ns);
+
+/* A SIP message framed by the TCP reassembler. It waits in the batch like a UDP payload, in
+ * arrival order; with pcap_dir it is tracked at once, since the per-call writer lets its
+ * segments go as soon as it is told the message's call. */
 static void on_tcp_msg(void *user, const struct vox_cap_tuple *t, const uint8_t *msg,
                        size_t len_bytes, uint64_t ts_ns)
 {
     struct vox_capture *cap = user;
-    uint32_t call;
 
     cap->stats.tcp_messages++;
-    call = cap_track_sip(&cap->tr, t, msg, len_bytes, ts_ns, 1);
     if (cap->cp)
-        cap_callpcap_tcp_msg(cap->cp, t, msg, len_bytes, call);
+        cap_callpcap_tcp_msg(cap->cp, t, msg, len_bytes,
+                             cap_track_sip(&cap->tr, t, msg, len_bytes, ts_ns, 1));
+    else
+        pend_copy(cap, CAP_PEND_TCP_SIP, t, msg, len_bytes, ts_ns);
 }
 
 /* The per-call pcap writer (cfg->pcap_dir), sized like the reassemblers it shadows. */
@@ -112,7 +124,7 @@ static int engine_init(struct vox_capture *cap, const struct vox_capture_config 
 
     cap->cfg = *cfg;
     cap->cfg.profile.batch_packets = batch;
-    rc = cap_tracker_init(&cap->tr, cfg, &cap->stats);
+    rc = cap_tracker_init(&cap->tr, cfg, &cap->astats);
     if (rc) {
         vox_diag_set(diag, "capture: out of memory for the call tables");
         return rc;
@@ -143,108 +155,223 @@ static int engine_init(struct vox_capture *cap, const struct vox_capture_config 
     rc = vox_gpu_create(cfg->match ? cfg->match : "auto", &cap->gpu, diag);
     if (rc)
         return rc;
+    rc = vox_allocator_create(cfg->alloc ? cfg->alloc : "system", NULL, &cap->alloc, diag);
+    if (rc)
+        return rc;
+    /* Two threads when the profile asks for more than one (0: one per CPU) and there are two
+     * CPUs: the reader and the analyser are the engine's two stages. The per-call writer
+     * follows the reader's frames, so it keeps the analysis on the reader's thread; and a
+     * batch of one stays on one thread, since handing over each packet costs more than its
+     * analysis (measured: low_latency ran at a third of its one-thread rate). */
+    {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        unsigned want = p->threads ? p->threads : cpus > 0 ? (unsigned)cpus : 1;
+
+        cap->threads = want >= 2 && cpus >= 2 && batch >= 2 && !cfg->pcap_dir ? 2 : 1;
+    }
+    cap->nbatches = cap->threads == 2 ? CAP_PIPE_DEPTH : 1;
     cap->cap_pend = batch;
-    cap->arena_cap = (size_t)batch * 2048;
-    cap->pend = calloc(batch, sizeof *cap->pend);
     cap->gpkts = calloc(batch, sizeof *cap->gpkts);
     cap->gclass = calloc(batch, sizeof *cap->gclass);
-    cap->arena = malloc(cap->arena_cap);
-    if (!cap->pend || !cap->gpkts || !cap->gclass || !cap->arena) {
-        vox_diag_set(diag, "capture: out of memory for a batch of %u packets", batch);
-        return VOX_ENOMEM;
+    if (!cap->gpkts || !cap->gclass)
+        goto nomem;
+    for (unsigned i = 0; i < cap->nbatches; i++) {
+        struct cap_batch *b = &cap->batches[i];
+
+        b->arena_cap = (size_t)batch * 2048;
+        b->pend = vox_alloc_array(cap->alloc, batch, sizeof *b->pend);
+        b->arena = vox_alloc(cap->alloc, b->arena_cap);
+        if (!b->pend || !b->arena)
+            goto nomem;
+    }
+    cap->fill = &cap->batches[0];
+    if (cap->threads == 2) {
+        rc = cap_pipe_create(cap, diag);
+        if (rc)
+            return rc;
     }
     if (cfg->pcap_dir)
         return callpcap_init(cap, cfg, diag);
     return 0;
+nomem:
+    vox_diag_set(diag, "capture: out of memory for a batch of %u packets", batch);
+    return VOX_ENOMEM;
 }
 
-/* Classifies the batch's pending payloads and hands them to the tracker in arrival order; with
- * pcap_dir, then writes the batch's frames to their calls' files. */
-static void flush_pending(struct vox_capture *cap)
+/*
+ * The end of a batch. The RTP-shaped payloads first look up their streams' index slots (asked
+ * for as they arrived) and ask for the streams' lines; the UDP payloads are classified by the
+ * pattern-matching backend (SIP or not); then all go to the tracker in arrival order. With
+ * pcap_dir, the batch's frames are then written to their calls' files.
+ */
+void cap_analyse(struct vox_capture *cap, struct cap_batch *b)
 {
-    if (cap->npend == 0) {
-        if (cap->cp)
-            cap_callpcap_flush(cap->cp);
-        return;
-    }
-    for (size_t i = 0; i < cap->npend; i++) {
-        cap->gpkts[i].data = cap->arena + cap->pend[i].off;
-        cap->gpkts[i].len_bytes = cap->pend[i].len;
+    size_t ng = 0;
+
+    if (cap->pipe)
+        for (size_t i = 0; i < b->npend; i++)
+            if (b->pend[i].kind == CAP_PEND_RTP)
+                cap_stream_prefetch(&cap->tr, b->pend[i].h);
+    for (size_t i = 0; i < b->npend; i++) {
+        struct cap_pending *pd = &b->pend[i];
+
+        if (pd->kind == CAP_PEND_RTP) {
+            pd->hint = cap_stream_candidate(&cap->tr, pd->h);
+        } else if (pd->kind == CAP_PEND_UDP) {
+            cap->gpkts[ng].data = b->arena + pd->off;
+            cap->gpkts[ng].len_bytes = pd->len;
+            pd->hint = (uint32_t)ng++;
+        }
     }
     /* Should the backend fail (a device error), the tracker sorts the batch by itself: RTP
      * first, then a full SIP parse of what is left. */
-    if (vox_gpu_classify(cap->gpu, cap->gpkts, cap->npend, cap->gclass, NULL) != 0)
-        memset(cap->gclass, 0xff, cap->npend);
-    for (size_t i = 0; i < cap->npend; i++) {
-        const struct cap_pending *pd = &cap->pend[i];
-        const uint8_t *data = cap->arena + pd->off;
+    if (ng && vox_gpu_classify(cap->gpu, cap->gpkts, ng, cap->gclass, NULL) != 0)
+        memset(cap->gclass, 0xff, ng);
+    for (size_t i = 0; i < b->npend; i++) {
+        const struct cap_pending *pd = &b->pend[i];
+        const uint8_t *data = b->arena + pd->off;
         uint32_t call = CAP_NONE;
+        uint8_t cls;
 
-        if (cap->gclass[i] == VOX_GPU_SIP_REQUEST || cap->gclass[i] == VOX_GPU_SIP_RESPONSE)
-            call = cap_track_sip(&cap->tr, &pd->tuple, data, pd->len, pd->ts_ns, 0);
-        else if (!cap_track_udp(&cap->tr, &pd->tuple, data, pd->len, pd->ts_ns, &call)) {
-            if (cap->gclass[i] == 0xff)
-                call = cap_track_sip(&cap->tr, &pd->tuple, data, pd->len, pd->ts_ns, 0);
-            else
+        switch (pd->kind) {
+        case CAP_PEND_RTP:
+            if (!cap_track_rtp(&cap->tr, &pd->tuple, pd->hdr, pd->len, pd->ts_ns, pd->h, pd->hint,
+                               &call))
                 cap->stats.other_udp++;
+            break;
+        case CAP_PEND_TCP_SIP:
+            cap_track_sip(&cap->tr, &pd->tuple, data, pd->len, pd->ts_ns, 1);
+            break;
+        default:
+            cls = cap->gclass[pd->hint];
+            if (cls == VOX_GPU_SIP_REQUEST || cls == VOX_GPU_SIP_RESPONSE)
+                call = cap_track_sip(&cap->tr, &pd->tuple, data, pd->len, pd->ts_ns, 0);
+            else if (!cap_track_udp(&cap->tr, &pd->tuple, data, pd->len, pd->ts_ns, &call)) {
+                if (cls == 0xff)
+                    call = cap_track_sip(&cap->tr, &pd->tuple, data, pd->len, pd->ts_ns, 0);
+                else
+                    cap->astats.other_udp++;
+            }
+            break;
         }
-        if (cap->cp)
+        if (cap->cp && pd->kind != CAP_PEND_TCP_SIP)
             cap_callpcap_resolve(cap->cp, pd->pcap_first, pd->pcap_count, call);
     }
-    cap->npend = 0;
-    cap->arena_used = 0;
+    b->npend = 0;
+    b->arena_used = 0;
     if (cap->cp)
         cap_callpcap_flush(cap->cp);
+}
+
+/* The reader's batch is done: analysed at once, or handed to the analyser (which then counts
+ * its latency). Mid-batch (`whole` 0: the batch's room ran out) the next part keeps the
+ * batch's start. */
+static void end_batch(struct vox_capture *cap, int whole)
+{
+    uint64_t first = cap->fill->first_ns;
+
+    if (cap->pipe) {
+        cap_pipe_publish(cap);
+        cap->last_end_ns = vox_clock_ns();
+    } else {
+        cap_analyse(cap, cap->fill);
+        cap->last_end_ns = vox_clock_ns();
+        if (whole)
+            cap_batch_done(cap, first, cap->last_end_ns);
+    }
+    if (!whole)
+        cap->fill->first_ns = first;
+}
+
+/* Room in the reader's batch for one more entry of `arena_bytes` bytes; false when a
+ * datagram is too big for the arena and it cannot grow (counted). */
+static bool pend_room(struct vox_capture *cap, size_t arena_bytes)
+{
+    struct cap_batch *b = cap->fill;
+
+    if (b->npend == cap->cap_pend || b->arena_used + arena_bytes > b->arena_cap) {
+        end_batch(cap, 0);
+        b = cap->fill;
+    }
+    if (arena_bytes > b->arena_cap) { /* a reassembled 64 KB datagram: grow once */
+        uint8_t *a = vox_alloc(cap->alloc, arena_bytes);
+
+        if (!a) {
+            cap->stats.sip_bad++;
+            return false;
+        }
+        vox_free(cap->alloc, b->arena, b->arena_cap);
+        b->arena = a;
+        b->arena_cap = arena_bytes;
+    }
+    return true;
+}
+
+static bool pend_copy(struct vox_capture *cap, enum cap_pend_kind kind,
+                      const struct vox_cap_tuple *t, const uint8_t *data, size_t len,
+                      uint64_t ts_ns)
+{
+    struct cap_pending *pd;
+    struct cap_batch *b;
+
+    if (!pend_room(cap, len))
+        return false;
+    b = cap->fill;
+    pd = &b->pend[b->npend++];
+    pd->tuple = *t;
+    pd->ts_ns = ts_ns;
+    pd->len = (uint32_t)len;
+    pd->kind = (uint8_t)kind;
+    pd->off = (uint32_t)b->arena_used;
+    memcpy(b->arena + b->arena_used, data, len);
+    b->arena_used += len;
+    return true;
 }
 
 static void pend_udp(struct vox_capture *cap, const struct vox_cap_pkt *pk, uint64_t ts_ns)
 {
     struct cap_pending *pd;
-    size_t len = pk->payload_len_bytes;
+    struct cap_batch *b;
+    const uint8_t *p = pk->payload;
 
-    if (cap->npend == cap->cap_pend || cap->arena_used + len > cap->arena_cap) {
-        flush_pending(cap);
-        if (len > cap->arena_cap) { /* a reassembled 64 KB datagram: grow once */
-            uint8_t *a = realloc(cap->arena, len);
-
-            if (!a) {
-                cap->stats.sip_bad++;
-                return;
-            }
-            cap->arena = a;
-            cap->arena_cap = len;
-        }
+    if (!cap_rtp_shaped(p, pk->payload_len_bytes)) {
+        if (!pend_copy(cap, CAP_PEND_UDP, &pk->tuple, p, pk->payload_len_bytes, ts_ns))
+            return;
+    } else {
+        if (!pend_room(cap, 0))
+            return;
+        b = cap->fill;
+        pd = &b->pend[b->npend++];
+        pd->tuple = pk->tuple;
+        pd->ts_ns = ts_ns;
+        pd->len = (uint32_t)pk->payload_len_bytes;
+        pd->kind = CAP_PEND_RTP;
+        pd->off = 0;
+        /* the header is all the tracker reads of an RTP packet */
+        memcpy(pd->hdr, p, sizeof pd->hdr);
+        pd->h = cap_stream_hash(&pk->tuple, (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 |
+                                                (uint32_t)p[10] << 8 | p[11]);
+        /* with one thread, the slot is asked for now, a whole batch ahead; the analyser
+         * thread asks for it itself (the reader may not read the tracker's tables) */
+        if (!cap->pipe)
+            cap_stream_prefetch(&cap->tr, pd->h);
     }
-    pd = &cap->pend[cap->npend++];
-    pd->tuple = pk->tuple;
-    pd->ts_ns = ts_ns;
-    pd->off = (uint32_t)cap->arena_used;
-    pd->len = (uint32_t)len;
-    memcpy(cap->arena + cap->arena_used, pk->payload, len);
-    cap->arena_used += len;
     /* libpcap reuses the frame's buffer before the batch ends: the writer keeps a copy */
-    if (cap->cp)
+    if (cap->cp) {
+        b = cap->fill;
+        pd = &b->pend[b->npend - 1];
         cap_callpcap_defer(cap->cp, &pd->pcap_first, &pd->pcap_count);
+    }
 }
 
 /* A decoded UDP or TCP packet (from a frame or a reassembled datagram). */
 static void handle_l4(struct vox_capture *cap, const struct vox_cap_pkt *pk, uint64_t ts_ns)
 {
     if (pk->tuple.proto == 17) {
-        uint32_t s;
-
-        if (pk->payload_len_bytes == 0) {
+        if (pk->payload_len_bytes == 0)
             cap->stats.other_udp++;
-            return;
-        }
-        /* The fast path: a packet of an RTP stream already known. */
-        s = cap_track_rtp_known(&cap->tr, &pk->tuple, pk->payload, pk->payload_len_bytes, ts_ns);
-        if (s != CAP_NONE) {
-            if (cap->cp)
-                cap_callpcap_emit(cap->cp, cap->tr.streams[s].call);
-            return;
-        }
-        pend_udp(cap, pk, ts_ns);
+        else
+            pend_udp(cap, pk, ts_ns);
         return;
     }
     cap->stats.tcp_segments++;
@@ -325,6 +452,16 @@ static void handle_frame(struct vox_capture *cap, const struct pcap_pkthdr *hdr,
     }
 }
 
+/* A zeroed engine, aligned for its per-thread cache lines. */
+static struct vox_capture *capture_new(void)
+{
+    struct vox_capture *cap = aligned_alloc(alignof(struct vox_capture), sizeof *cap);
+
+    if (cap)
+        memset(cap, 0, sizeof *cap);
+    return cap;
+}
+
 static int open_common(struct vox_capture *cap, const struct vox_capture_config *cfg,
                        struct vox_diag *diag)
 {
@@ -397,7 +534,7 @@ int cap_open_stream(const struct vox_capture_config *cfg, FILE *f, const char *n
                     struct vox_capture **out, struct vox_diag *diag)
 {
     char err[PCAP_ERRBUF_SIZE] = "";
-    struct vox_capture *cap = calloc(1, sizeof *cap);
+    struct vox_capture *cap = capture_new();
 
     *out = NULL;
     if (!cap) {
@@ -423,7 +560,7 @@ int vox_capture_open_live(const struct vox_capture_config *cfg, const char *ifna
     int rc;
 
     *out = NULL;
-    cap = calloc(1, sizeof *cap);
+    cap = capture_new();
     if (!cap)
         return VOX_ENOMEM;
     snprintf(cap->source, sizeof cap->source, "%s", ifname);
@@ -489,17 +626,17 @@ static uint64_t lat_value(unsigned i)
     return low + ((1ull << (e - CAP_LAT_SUB_BITS)) >> 1);
 }
 
-static void batch_done(struct vox_capture *cap, uint64_t first_ns, uint64_t end_ns)
+void cap_batch_done(struct vox_capture *cap, uint64_t first_ns, uint64_t end_ns)
 {
     uint64_t v = end_ns > first_ns ? end_ns - first_ns : 0;
 
-    cap->batches++;
+    cap->batches_done++;
     cap->batch_hist[lat_bucket(v)]++;
     if (v > cap->batch_max_ns)
         cap->batch_max_ns = v;
 }
 
-static uint64_t thread_cpu_ns(void)
+uint64_t cap_thread_cpu_ns(void)
 {
     struct timespec ts;
 
@@ -512,11 +649,11 @@ static uint64_t lat_percentile(const struct vox_capture *cap, double pct)
 {
     uint64_t rank, seen = 0;
 
-    if (!cap->batches)
+    if (!cap->batches_done)
         return 0;
-    rank = (uint64_t)(pct / 100.0 * (double)cap->batches);
-    if (rank >= cap->batches)
-        rank = cap->batches - 1;
+    rank = (uint64_t)(pct / 100.0 * (double)cap->batches_done);
+    if (rank >= cap->batches_done)
+        rank = cap->batches_done - 1;
     for (unsigned i = 0; i < CAP_LAT_BUCKETS; i++) {
         seen += cap->batch_hist[i];
         if (seen > rank) {
@@ -533,7 +670,8 @@ void vox_capture_timing(const struct vox_capture *cap, struct vox_capture_timing
     memset(out, 0, sizeof *out);
     out->run_ns = cap->run_ns;
     out->cpu_ns = cap->cpu_ns;
-    out->batches = cap->batches;
+    out->batches = cap->batches_done;
+    out->threads = cap->threads;
     out->batch_p50_ns = lat_percentile(cap, 50);
     out->batch_p90_ns = lat_percentile(cap, 90);
     out->batch_p99_ns = lat_percentile(cap, 99);
@@ -556,11 +694,14 @@ int vox_capture_run(struct vox_capture *cap, uint64_t max_packets, uint64_t dura
                     struct vox_diag *diag)
 {
     uint64_t start = vox_clock_ns(), deadline = duration_ms ? start + duration_ms * 1000000ull : 0;
-    uint64_t cpu0 = thread_cpu_ns(), last_end = start, first = start;
+    uint64_t cpu0 = cap_thread_cpu_ns();
     unsigned batch = cap->cfg.profile.batch_packets, inbatch = 0;
     int ret = 0;
 
-    while (!atomic_load_explicit(&cap->stop, memory_order_relaxed) &&
+    cap->last_end_ns = start;
+    if (cap->pipe)
+        ret = cap_pipe_start(cap, diag);
+    while (!ret && !atomic_load_explicit(&cap->stop, memory_order_relaxed) &&
            (!max_packets || cap->stats.read < max_packets)) {
         struct pcap_pkthdr *hdr;
         const u_char *data;
@@ -576,23 +717,20 @@ int vox_capture_run(struct vox_capture *cap, uint64_t max_packets, uint64_t dura
                 ts = cap->tr.origin_ns;
             /* A live batch starts when its first packet arrives; offline, when the last ended. */
             if (inbatch == 0)
-                first = cap->live ? vox_clock_ns() : last_end;
+                cap->fill->first_ns = cap->live ? vox_clock_ns() : cap->last_end_ns;
             cap->stats.read++;
             cap->stats.bytes += hdr->caplen;
             handle_frame(cap, hdr, data, ts);
             if (++inbatch >= batch) {
-                flush_pending(cap);
+                end_batch(cap, 1);
                 inbatch = 0;
                 expire(cap, ts);
-                last_end = vox_clock_ns();
-                batch_done(cap, first, last_end);
             }
         } else if (rc == 0) { /* live: the read timeout passed with no packet */
-            flush_pending(cap);
-            if (inbatch) {
-                last_end = vox_clock_ns();
-                batch_done(cap, first, last_end);
-            }
+            if (inbatch)
+                end_batch(cap, 1);
+            else if (cap->cp)
+                cap_callpcap_flush(cap->cp);
             inbatch = 0;
         } else if (rc == PCAP_ERROR_BREAK) {
             break; /* end of the file, or pcap_breakloop */
@@ -607,13 +745,16 @@ int vox_capture_run(struct vox_capture *cap, uint64_t max_packets, uint64_t dura
         if (deadline && rc == 0 && vox_clock_ns() >= deadline)
             break;
     }
-    flush_pending(cap);
-    if (inbatch)
-        batch_done(cap, first, vox_clock_ns());
+    if (inbatch || cap->fill->npend)
+        end_batch(cap, 1);
+    else if (cap->cp)
+        cap_callpcap_flush(cap->cp);
+    if (cap->pipe)
+        cap_pipe_finish(cap); /* the analyser has taken every batch */
     if (cap->cp)
         cap_callpcap_sync(cap->cp); /* the per-call files complete on disk */
     cap->run_ns += vox_clock_ns() - start;
-    cap->cpu_ns += thread_cpu_ns() - cpu0;
+    cap->cpu_ns += cap_thread_cpu_ns() - cpu0;
     if (cap->live) {
         struct pcap_stat ps;
 
@@ -639,15 +780,19 @@ void vox_capture_close(struct vox_capture *cap)
         return;
     if (cap->pcap)
         pcap_close(cap->pcap);
+    cap_pipe_destroy(cap);         /* the analyser's executor shut down */
     cap_callpcap_destroy(cap->cp); /* every per-call file flushed and closed */
     vox_tcpreasm_destroy(cap->tcp);
     vox_defrag_destroy(cap->defrag);
     vox_gpu_destroy(cap->gpu);
     cap_tracker_free(&cap->tr);
-    free(cap->pend);
+    for (unsigned i = 0; i < cap->nbatches && cap->alloc; i++) {
+        vox_free(cap->alloc, cap->batches[i].pend, cap->cap_pend * sizeof *cap->batches[i].pend);
+        vox_free(cap->alloc, cap->batches[i].arena, cap->batches[i].arena_cap);
+    }
+    vox_allocator_destroy(cap->alloc);
     free(cap->gpkts);
     free(cap->gclass);
-    free(cap->arena);
     free(cap);
 }
 
@@ -655,8 +800,14 @@ void vox_capture_stats(const struct vox_capture *cap, struct vox_capture_stats *
 {
     struct vox_defrag_stats ds;
     struct vox_tcpreasm_stats ts;
+    uint64_t *o = (uint64_t *)out;
+    const uint64_t *a = (const uint64_t *)&cap->astats;
 
+    /* The reader's counters and the analyser's are kept apart (each thread writes its own
+     * cache lines); each counter is one side's, the other's copy stays 0. */
     *out = cap->stats;
+    for (size_t i = 0; i < sizeof *out / sizeof *o; i++)
+        o[i] += a[i];
     vox_defrag_stats(cap->defrag, &ds);
     vox_tcpreasm_stats(cap->tcp, &ts);
     out->fragments_dropped = ds.fragments_discarded;

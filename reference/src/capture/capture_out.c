@@ -184,6 +184,7 @@ static json_t *timing_json(const struct vox_capture *cap, const struct vox_captu
     vox_capture_timing(cap, &t);
     json_object_set_new(o, "run_s", json_real((double)t.run_ns / 1e9));
     json_object_set_new(o, "cpu_s", json_real((double)t.cpu_ns / 1e9));
+    json_object_set_new(o, "threads", json_integer(t.threads));
     json_object_set_new(o, "packets_per_s",
                         t.run_ns ? json_real((double)st->read * 1e9 / (double)t.run_ns)
                                  : json_null());
@@ -232,6 +233,9 @@ static int write_json(const struct vox_capture *cap, FILE *f, int lists)
     json_object_set_new(prof, "stream_timeout_ms",
                         json_integer((json_int_t)cfg->profile.stream_timeout_ms));
     json_object_set_new(prof, "threads", json_integer(cfg->profile.threads));
+    json_object_set_new(prof, "alloc", json_string(cfg->alloc ? cfg->alloc : "system"));
+    json_object_set_new(prof, "exec",
+                        json_string(cap->threads > 1 ? cfg->exec ? cfg->exec : "pool" : "none"));
     json_object_set_new(prof, "match", json_string(vox_gpu_name(cap->gpu)));
     rc = fputs("{\n", f) == EOF ? -1 : 0;
     rc = rc ? (json_decref(prof), rc) : dump_member(f, "source", json_string(cap->source), ",\n");

@@ -9,6 +9,7 @@
 
 #include <pcap/pcap.h>
 #include <signal.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 
 #include "capture/reasm.h"
@@ -68,16 +69,18 @@ struct cap_call {
     uint32_t nstreams, cap_streams;
 };
 
+/* What a packet touches comes first: the key, the call, the byte count and the statistics fill
+ * three cache lines; the codec, read when the stream is created and reported, follows. */
 struct cap_stream {
     struct vox_cap_tuple tuple;
     uint32_t ssrc;
     uint32_t call; /* CAP_NONE: found by the RTP heuristic */
+    uint64_t bytes;
+    struct vox_rtpstats st;
     uint8_t pt;
     char codec[CAP_CODEC_NAME_MAX];
     uint32_t clock_hz;
     enum vox_rtpstats_codec codec_id;
-    uint64_t bytes;
-    struct vox_rtpstats st;
 };
 
 /* A receive address announced by an SDP media line (c= + m=), and its codecs. */
@@ -93,10 +96,16 @@ struct cap_endpoint {
     char codec[CAP_ENDPOINT_CODECS][CAP_CODEC_NAME_MAX];
 };
 
-/* Open addressing, linear probing: a slot holds the key's hash and an index (CAP_NONE: free). */
+/* Open addressing, linear probing: a slot holds the key's hash and an index (CAP_NONE: free),
+ * side by side, so that a probe costs one cache line. */
+struct cap_slot {
+    uint64_t hash;
+    uint32_t idx;
+    uint32_t pad;
+};
+
 struct cap_index {
-    uint64_t *hash;
-    uint32_t *idx;
+    struct cap_slot *slot;
     size_t mask; /* slots - 1 (a power of two) */
     size_t used;
 };
@@ -126,15 +135,40 @@ void cap_tracker_free(struct cap_tracker *tr);
 uint32_t cap_track_sip(struct cap_tracker *tr, const struct vox_cap_tuple *t, const uint8_t *msg,
                        size_t len_bytes, uint64_t ts_ns, int tcp);
 
-/* A UDP payload of an RTP stream already known: accounted, returns the stream's index;
- * otherwise CAP_NONE and nothing changes (the hot path: one hash probe). */
-uint32_t cap_track_rtp_known(struct cap_tracker *tr, const struct vox_cap_tuple *t,
-                             const uint8_t *payload, size_t len_bytes, uint64_t ts_ns);
+/* RFC 3550 §5.1: version 2, and at least the fixed header; RFC 5761 §4: a second octet of
+ * 192..223 is RTCP, not RTP. No SIP message is RTP-shaped (ASCII never has the top bits 10). */
+static inline int cap_rtp_shaped(const uint8_t *p, size_t len_bytes)
+{
+    return len_bytes >= 12 && (p[0] >> 6) == 2 && !(p[1] >= 192 && p[1] <= 223);
+}
+
+/* The stream index's key of an RTP packet: its tuple and SSRC. */
+uint64_t cap_stream_hash(const struct vox_cap_tuple *t, uint32_t ssrc);
 
 /*
- * A UDP payload that is not SIP: RTP or RTCP when an SDP announced either end (or, with the
- * heuristic, when it looks like RTP). Returns 1 when it was used, 0 when it is "other UDP";
- * *call is set to the call it was accounted to, or CAP_NONE.
+ * The hot path in two steps, so that the cache misses of a batch's packets overlap instead of
+ * adding up. cap_stream_prefetch asks for the index slot of key `h` as the packet arrives;
+ * cap_stream_candidate, at the batch's end, reads it and returns the stream whose hash is `h`
+ * (CAP_NONE: none yet), asking for that stream's cache lines; cap_track_rtp then accounts the
+ * packet, in arrival order.
+ */
+void cap_stream_prefetch(const struct cap_tracker *tr, uint64_t h);
+uint32_t cap_stream_candidate(const struct cap_tracker *tr, uint64_t h);
+
+/*
+ * An RTP-shaped UDP payload (`hdr`: its first 12 bytes; `len_bytes`: its length) with key `h`
+ * and `hint` from cap_stream_candidate (any stream index, or CAP_NONE: the hint is checked). It
+ * is accounted to its stream, which is created when an SDP announced either end (or, with the
+ * heuristic, when the ports are even and the payload type static). Returns 1 when it was used,
+ * 0 when it is "other UDP"; *call is set to the stream's call, or CAP_NONE.
+ */
+int cap_track_rtp(struct cap_tracker *tr, const struct vox_cap_tuple *t, const uint8_t hdr[12],
+                  size_t len_bytes, uint64_t ts_ns, uint64_t h, uint32_t hint, uint32_t *call);
+
+/*
+ * A UDP payload that is not SIP: RTP (as cap_track_rtp) or RTCP when an SDP announced either
+ * end. Returns 1 when it was used, 0 when it is "other UDP"; *call is set to the call it was
+ * accounted to, or CAP_NONE.
  */
 int cap_track_udp(struct cap_tracker *tr, const struct vox_cap_tuple *t, const uint8_t *payload,
                   size_t len_bytes, uint64_t ts_ns, uint32_t *call);
@@ -144,17 +178,42 @@ size_t cap_tracker_bytes(const struct cap_tracker *tr);
 
 /* ---- the engine (capture.c; read by capture_out.c) ---- */
 
-/* One UDP payload kept for classification at the end of the batch. */
+/* What a pending entry holds. */
+enum cap_pend_kind {
+    CAP_PEND_UDP = 0, /* a UDP payload, copied, for classification (SIP, RTCP or other) */
+    CAP_PEND_RTP,     /* an RTP-shaped UDP payload: its header and key only */
+    CAP_PEND_TCP_SIP, /* a SIP message framed by the TCP reassembler, copied */
+};
+
+/* One payload kept for the end of the batch: an RTP-shaped one by its header and key (its
+ * stream's index slot asked for), any other copied. */
 struct cap_pending {
     struct vox_cap_tuple tuple;
     uint64_t ts_ns;
-    uint32_t off, len; /* in the batch arena */
+    uint32_t off, len; /* in the batch arena (RTP-shaped: off unused) */
+    uint64_t h;        /* RTP-shaped: cap_stream_hash */
+    uint32_t hint;     /* RTP-shaped: cap_stream_candidate; UDP: the position in gpkts */
+    uint8_t kind;      /* enum cap_pend_kind */
+    uint8_t hdr[12];   /* RTP-shaped: the fixed header */
     /* --pcap-dir: the raw frames (the frame, or a datagram's fragments) copied with their
      * caplen/len into the per-call writer's batch queue, told their call at the batch's end */
     uint32_t pcap_first, pcap_count;
 };
 
+/* A batch: filled by the reader, then analysed (at once, or by the analyser thread). */
+struct cap_batch {
+    struct cap_pending *pend;
+    size_t npend;
+    uint8_t *arena;
+    size_t arena_used, arena_cap;
+    uint64_t first_ns; /* batch latency: when its first packet was read (see capture.h) */
+};
+
+#define CAP_PIPE_DEPTH 8 /* batches between the reader and the analyser */
+
 struct cap_callpcap; /* callpcap.h */
+struct cap_pipe;     /* capture.c */
+struct vox_allocator;
 
 struct vox_capture {
     struct vox_capture_config cfg;
@@ -164,25 +223,54 @@ struct vox_capture {
     pcap_t *pcap;
     int link;
     atomic_int stop; /* lock-free, so vox_capture_stop may set it from a signal handler */
-    struct vox_capture_stats stats;
-    struct cap_tracker tr;
+    /* the reader's counters; the analyser's (the tracker's) are astats, on their own lines */
+    alignas(64) struct vox_capture_stats stats;
+    alignas(64) struct vox_capture_stats astats;
+    alignas(64) struct cap_tracker tr;
     struct vox_defrag *defrag;
     struct vox_tcpreasm *tcp;
     struct vox_gpu *gpu;
     uint64_t last_expire_ns;
     struct cap_callpcap *cp; /* the per-call pcap writer: NULL unless cfg.pcap_dir */
     int pcap_nano;           /* 1: per-call files with nanosecond timestamps */
-    /* the batch */
-    struct cap_pending *pend;
-    size_t npend, cap_pend;
-    uint8_t *arena;
-    size_t arena_used, arena_cap;
-    struct vox_gpu_pkt *gpkts;
+    /*
+     * Threads. With one, the reader analyses each batch itself. With two, an analyser task
+     * on the --exec backend takes the batches from a ring of CAP_PIPE_DEPTH: the reader owns
+     * libpcap, the decoder and the reassemblers; the analyser owns the matcher and the tracker.
+     */
+    unsigned threads;
+    struct cap_pipe *pipe; /* NULL with one thread */
+    struct vox_allocator *alloc;
+    struct cap_batch batches[CAP_PIPE_DEPTH];
+    unsigned nbatches;
+    size_t cap_pend;
+    struct cap_batch *fill;         /* the reader's */
+    uint64_t reader_oom, udp_empty; /* the reader's own counters, folded into the stats */
+    struct vox_gpu_pkt *gpkts;      /* the analyser's */
     uint8_t *gclass;
     /* timing (vox_capture_timing) */
-    uint64_t run_ns, cpu_ns, batches, batch_max_ns;
+    uint64_t run_ns, cpu_ns, batches_done, batch_max_ns, last_end_ns;
     uint64_t batch_hist[CAP_LAT_BUCKETS];
 };
+
+/* The analysis of a batch (capture.c): its payloads classified and tracked in arrival order;
+ * the batch is then empty. */
+void cap_analyse(struct vox_capture *cap, struct cap_batch *b);
+
+/* Counts a batch's latency, from `first_ns` to `end_ns` (one thread at a time). */
+void cap_batch_done(struct vox_capture *cap, uint64_t first_ns, uint64_t end_ns);
+
+uint64_t cap_thread_cpu_ns(void);
+
+/* The analyser thread (pipe.c). create: the ring and the executor (cfg.exec); start: the
+ * analyser task of one run; publish: the reader's batch handed over, cap->fill set to the next
+ * free one (waits while the ring is full); finish: the last batch analysed, the analyser's CPU
+ * time added; destroy: NULL-safe. */
+int cap_pipe_create(struct vox_capture *cap, struct vox_diag *diag);
+int cap_pipe_start(struct vox_capture *cap, struct vox_diag *diag);
+void cap_pipe_publish(struct vox_capture *cap);
+void cap_pipe_finish(struct vox_capture *cap);
+void cap_pipe_destroy(struct vox_capture *cap);
 
 /* vox_capture_open_file on an open stream (fmemopen for the fuzzer); takes `f` in all cases. */
 int cap_open_stream(const struct vox_capture_config *cfg, FILE *f, const char *name,

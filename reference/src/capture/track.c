@@ -3,10 +3,11 @@
  * Call and stream tracking: SIP messages by Call-ID, SDP media lines as the addresses where
  * RTP is expected, and RTP streams by (5-tuple, SSRC), as tshark's RTP analysis keys them.
  * Nothing is deleted during a run (the report lists every call), so the three hash indices
- * are insert-only open-addressing tables of 32-bit indices with the full hash beside them:
- * a probe touches the 16-byte slot arrays, and the entry itself only when the hash matches.
+ * are insert-only open-addressing tables of 16-byte slots (the full hash and a 32-bit index):
+ * a probe touches one slot's cache line, and the entry itself only when the hash matches.
  */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,15 +31,13 @@ const char *cap_call_state_name(enum cap_call_state s)
 
 static int index_init(struct cap_index *ix, size_t slots)
 {
-    ix->hash = malloc(slots * sizeof *ix->hash);
-    ix->idx = malloc(slots * sizeof *ix->idx);
-    if (!ix->hash || !ix->idx) {
-        free(ix->hash);
-        free(ix->idx);
+    ix->slot = malloc(slots * sizeof *ix->slot);
+    if (!ix->slot) {
         memset(ix, 0, sizeof *ix);
         return VOX_ENOMEM;
     }
-    memset(ix->idx, 0xff, slots * sizeof *ix->idx);
+    for (size_t i = 0; i < slots; i++)
+        ix->slot[i].idx = CAP_NONE;
     ix->mask = slots - 1;
     ix->used = 0;
     return 0;
@@ -46,8 +45,7 @@ static int index_init(struct cap_index *ix, size_t slots)
 
 static void index_free(struct cap_index *ix)
 {
-    free(ix->hash);
-    free(ix->idx);
+    free(ix->slot);
     memset(ix, 0, sizeof *ix);
 }
 
@@ -55,10 +53,10 @@ static void index_put(struct cap_index *ix, uint64_t h, uint32_t idx)
 {
     size_t i = h & ix->mask;
 
-    while (ix->idx[i] != CAP_NONE)
+    while (ix->slot[i].idx != CAP_NONE)
         i = (i + 1) & ix->mask;
-    ix->hash[i] = h;
-    ix->idx[i] = idx;
+    ix->slot[i].hash = h;
+    ix->slot[i].idx = idx;
     ix->used++;
 }
 
@@ -75,8 +73,8 @@ static int index_reserve(struct cap_index *ix)
     if (rc)
         return rc;
     for (size_t i = 0; i < slots; i++)
-        if (ix->idx[i] != CAP_NONE)
-            index_put(&bigger, ix->hash[i], ix->idx[i]);
+        if (ix->slot[i].idx != CAP_NONE)
+            index_put(&bigger, ix->slot[i].hash, ix->slot[i].idx);
     index_free(ix);
     *ix = bigger;
     return 0;
@@ -115,7 +113,7 @@ static uint64_t hash_bytes(const void *data, size_t len, uint64_t h)
     return h;
 }
 
-static uint64_t stream_hash(const struct vox_cap_tuple *t, uint32_t ssrc)
+uint64_t cap_stream_hash(const struct vox_cap_tuple *t, uint32_t ssrc)
 {
     uint64_t h = vox_cap_tuple_hash(t) ^ ssrc;
 
@@ -174,7 +172,7 @@ size_t cap_tracker_bytes(const struct cap_tracker *tr)
                tr->cap_endpoints * sizeof *tr->endpoints;
 
     b += (tr->call_index.mask + 1 + tr->stream_index.mask + 1 + tr->endpoint_index.mask + 1) *
-         (sizeof(uint64_t) + sizeof(uint32_t));
+         sizeof(struct cap_slot);
     for (size_t i = 0; i < tr->ncalls; i++)
         b += tr->calls[i].cap_streams * sizeof(uint32_t);
     return b;
@@ -198,11 +196,11 @@ static uint32_t call_find_or_add(struct cap_tracker *tr, struct vox_str cid, uin
     struct cap_call *c;
     uint32_t n;
 
-    for (size_t i = h & ix->mask; ix->idx[i] != CAP_NONE; i = (i + 1) & ix->mask) {
-        const struct cap_call *k = &tr->calls[ix->idx[i]];
+    for (size_t i = h & ix->mask; ix->slot[i].idx != CAP_NONE; i = (i + 1) & ix->mask) {
+        const struct cap_call *k = &tr->calls[ix->slot[i].idx];
 
-        if (ix->hash[i] == h && strncmp(k->call_id, cid.p, len) == 0 && k->call_id[len] == 0)
-            return ix->idx[i];
+        if (ix->slot[i].hash == h && strncmp(k->call_id, cid.p, len) == 0 && k->call_id[len] == 0)
+            return ix->slot[i].idx;
     }
     if ((tr->max_calls && tr->ncalls >= tr->max_calls) || tr->ncalls >= CAP_NONE - 1 ||
         grow(&tr->calls, &tr->cap_calls, tr->ncalls, sizeof *tr->calls) || index_reserve(ix)) {
@@ -252,11 +250,11 @@ static uint32_t endpoint_find(const struct cap_tracker *tr, const uint8_t addr[1
     uint64_t h = endpoint_hash(addr, port);
     const struct cap_index *ix = &tr->endpoint_index;
 
-    for (size_t i = h & ix->mask; ix->idx[i] != CAP_NONE; i = (i + 1) & ix->mask) {
-        const struct cap_endpoint *e = &tr->endpoints[ix->idx[i]];
+    for (size_t i = h & ix->mask; ix->slot[i].idx != CAP_NONE; i = (i + 1) & ix->mask) {
+        const struct cap_endpoint *e = &tr->endpoints[ix->slot[i].idx];
 
-        if (ix->hash[i] == h && e->port == port && memcmp(e->addr, addr, 16) == 0)
-            return ix->idx[i];
+        if (ix->slot[i].hash == h && e->port == port && memcmp(e->addr, addr, 16) == 0)
+            return ix->slot[i].idx;
     }
     return CAP_NONE;
 }
@@ -560,40 +558,71 @@ static uint32_t stream_find(const struct cap_tracker *tr, const struct vox_cap_t
 {
     const struct cap_index *ix = &tr->stream_index;
 
-    for (size_t i = h & ix->mask; ix->idx[i] != CAP_NONE; i = (i + 1) & ix->mask) {
-        const struct cap_stream *k = &tr->streams[ix->idx[i]];
+    for (size_t i = h & ix->mask; ix->slot[i].idx != CAP_NONE; i = (i + 1) & ix->mask) {
+        const struct cap_stream *k = &tr->streams[ix->slot[i].idx];
 
-        if (ix->hash[i] == h && k->ssrc == ssrc && vox_cap_tuple_eq(&k->tuple, t))
-            return ix->idx[i];
+        if (ix->slot[i].hash == h && k->ssrc == ssrc && vox_cap_tuple_eq(&k->tuple, t))
+            return ix->slot[i].idx;
     }
     return CAP_NONE;
 }
 
-/* RFC 3550 §5.1: version 2; RFC 5761 §4: a second octet of 192..223 is RTCP, not RTP. */
-static inline int rtp_shaped(const uint8_t *p, size_t len)
+void cap_stream_prefetch(const struct cap_tracker *tr, uint64_t h)
 {
-    return len >= 12 && (p[0] >> 6) == 2 && !(p[1] >= 192 && p[1] <= 223);
+    __builtin_prefetch(&tr->stream_index.slot[h & tr->stream_index.mask]);
 }
 
-uint32_t cap_track_rtp_known(struct cap_tracker *tr, const struct vox_cap_tuple *t,
-                             const uint8_t *p, size_t len, uint64_t ts_ns)
+uint32_t cap_stream_candidate(const struct cap_tracker *tr, uint64_t h)
 {
-    uint32_t ssrc, n;
+    const struct cap_index *ix = &tr->stream_index;
 
-    if (tr->nstreams == 0 || !rtp_shaped(p, len))
-        return CAP_NONE;
-    ssrc = rd32(p + 8);
-    n = stream_find(tr, t, ssrc, stream_hash(t, ssrc));
-    if (n != CAP_NONE)
-        stream_packet(tr, n, p, len, ts_ns);
-    return n;
+    for (size_t i = h & ix->mask; ix->slot[i].idx != CAP_NONE; i = (i + 1) & ix->mask)
+        if (ix->slot[i].hash == h) {
+            const char *s = (const char *)&tr->streams[ix->slot[i].idx];
+
+            /* the lines a packet touches: the key to the statistics */
+            for (size_t off = 0; off < offsetof(struct cap_stream, pt); off += 64)
+                __builtin_prefetch(s + off, 1);
+            return ix->slot[i].idx;
+        }
+    return CAP_NONE;
+}
+
+int cap_track_rtp(struct cap_tracker *tr, const struct vox_cap_tuple *t, const uint8_t hdr[12],
+                  size_t len, uint64_t ts_ns, uint64_t h, uint32_t hint, uint32_t *call)
+{
+    uint32_t ssrc = rd32(hdr + 8), n = CAP_NONE, e;
+
+    *call = CAP_NONE;
+    /* A hint names a stream with the same hash: almost always the one. */
+    if (hint < tr->nstreams && tr->streams[hint].ssrc == ssrc &&
+        vox_cap_tuple_eq(&tr->streams[hint].tuple, t))
+        n = hint;
+    else if (tr->nstreams)
+        n = stream_find(tr, t, ssrc, h);
+    if (n == CAP_NONE) {
+        e = endpoint_find(tr, t->dst, t->dport);
+        if (e == CAP_NONE)
+            e = endpoint_find(tr, t->src, t->sport);
+        /* Without an SDP, the heuristic wants even ports (RFC 3550 §11) and a static
+         * payload type. */
+        if (e == CAP_NONE &&
+            !(tr->rtp_heuristic && t->sport % 2 == 0 && t->dport % 2 == 0 && (hdr[1] & 0x7f) <= 34))
+            return 0;
+        n = stream_add(tr, t, ssrc, (uint8_t)(hdr[1] & 0x7f),
+                       e == CAP_NONE ? NULL : &tr->endpoints[e], h);
+        if (n == CAP_NONE)
+            return 1;
+    }
+    stream_packet(tr, n, hdr, len, ts_ns);
+    *call = tr->streams[n].call;
+    return 1;
 }
 
 int cap_track_udp(struct cap_tracker *tr, const struct vox_cap_tuple *t, const uint8_t *p,
                   size_t len, uint64_t ts_ns, uint32_t *call)
 {
-    uint32_t ssrc, n, e;
-    uint64_t h;
+    uint32_t e;
 
     *call = CAP_NONE;
     if (len >= 8 && (p[0] >> 6) == 2 && p[1] >= 192 && p[1] <= 223) {
@@ -607,26 +636,7 @@ int cap_track_udp(struct cap_tracker *tr, const struct vox_cap_tuple *t, const u
         *call = tr->endpoints[e].call;
         return 1;
     }
-    if (!rtp_shaped(p, len))
+    if (!cap_rtp_shaped(p, len))
         return 0;
-    ssrc = rd32(p + 8);
-    h = stream_hash(t, ssrc);
-    n = stream_find(tr, t, ssrc, h);
-    if (n == CAP_NONE) {
-        e = endpoint_find(tr, t->dst, t->dport);
-        if (e == CAP_NONE)
-            e = endpoint_find(tr, t->src, t->sport);
-        /* Without an SDP, the heuristic wants even ports (RFC 3550 §11) and a static
-         * payload type. */
-        if (e == CAP_NONE &&
-            !(tr->rtp_heuristic && t->sport % 2 == 0 && t->dport % 2 == 0 && (p[1] & 0x7f) <= 34))
-            return 0;
-        n = stream_add(tr, t, ssrc, (uint8_t)(p[1] & 0x7f),
-                       e == CAP_NONE ? NULL : &tr->endpoints[e], h);
-        if (n == CAP_NONE)
-            return 1;
-    }
-    stream_packet(tr, n, p, len, ts_ns);
-    *call = tr->streams[n].call;
-    return 1;
+    return cap_track_rtp(tr, t, p, len, ts_ns, cap_stream_hash(t, rd32(p + 8)), CAP_NONE, call);
 }
