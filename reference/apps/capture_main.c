@@ -40,30 +40,35 @@ static void usage(FILE *out)
             "      --profile NAME         sizes at once (balanced); one of:");
     for (size_t i = 0; p[i]; i++)
         fprintf(out, " %s", p[i]->name);
-    fprintf(out, "\n"
-                 "      --batch N              packets per batch (profile)\n"
-                 "      --buffers N            TCP streams / IP datagrams in reassembly (profile)\n"
-                 "      --memory-limit MB      reassembly memory (profile)\n"
-                 "      --stream-timeout SEC   idle TCP stream timeout (profile)\n"
-                 "      --match NAME           SIP pattern matching: auto, scalar, simd, cuda\n"
-                 "      --max-calls N          calls tracked before new ones are dropped (0: no "
-                 "limit)\n"
-                 "      --max-streams N        RTP streams likewise\n"
-                 "      --rtp-heuristic        also analyse RTP that no SDP announced\n"
-                 "Output:\n"
-                 "  -o, --json FILE            calls, streams and counters as JSON (- for stdout)\n"
-                 "      --summary-only         with -o: the counters, profile and timing only\n"
-                 "      --calls-csv FILE       one row per call\n"
-                 "      --streams-csv FILE     one row per RTP stream\n"
-                 "      --pcap-dir DIR         one pcap per call in DIR (created if missing):\n"
-                 "                             its SIP, RTP and RTCP frames as captured, in\n"
-                 "                             CALLID-HASH.pcap (Call-ID cut to 64 bytes, all\n"
-                 "                             but [A-Za-z0-9._@-] made '_'; 16 hex digits)\n"
-                 "  -q, --quiet                no summary on stderr\n"
-                 "      --version\n\n"
-                 "Exit status: 0; 1 when the source cannot be read (the figures gathered before a\n"
-                 "corrupt or truncated file's fault are still written) or an output could not be\n"
-                 "written (JSON, CSV, per-call pcaps); 2 for bad arguments.\n");
+    fprintf(out,
+            "\n"
+            "      --batch N              packets per batch (profile)\n"
+            "      --buffers N            TCP streams / IP datagrams in reassembly (profile)\n"
+            "      --memory-limit MB      reassembly memory (profile)\n"
+            "      --stream-timeout SEC   idle TCP stream timeout (profile)\n"
+            "      --threads N            1: read and analyse on one thread; 2 or more: a\n"
+            "                             reader and an analyser; 0: one per CPU (profile)\n"
+            "      --alloc NAME           allocator of the batches (system)\n"
+            "      --exec NAME            executor of the analyser: thread, pool, steal (pool)\n"
+            "      --match NAME           SIP pattern matching: auto, scalar, simd, cuda\n"
+            "      --max-calls N          calls tracked before new ones are dropped (0: no "
+            "limit)\n"
+            "      --max-streams N        RTP streams likewise\n"
+            "      --rtp-heuristic        also analyse RTP that no SDP announced\n"
+            "Output:\n"
+            "  -o, --json FILE            calls, streams and counters as JSON (- for stdout)\n"
+            "      --summary-only         with -o: the counters, profile and timing only\n"
+            "      --calls-csv FILE       one row per call\n"
+            "      --streams-csv FILE     one row per RTP stream\n"
+            "      --pcap-dir DIR         one pcap per call in DIR (created if missing):\n"
+            "                             its SIP, RTP and RTCP frames as captured, in\n"
+            "                             CALLID-HASH.pcap (Call-ID cut to 64 bytes, all\n"
+            "                             but [A-Za-z0-9._@-] made '_'; 16 hex digits)\n"
+            "  -q, --quiet                no summary on stderr\n"
+            "      --version\n\n"
+            "Exit status: 0; 1 when the source cannot be read (the figures gathered before a\n"
+            "corrupt or truncated file's fault are still written) or an output could not be\n"
+            "written (JSON, CSV, per-call pcaps); 2 for bad arguments.\n");
 }
 
 static int parse_u64(const char *opt, const char *s, uint64_t max, uint64_t *out)
@@ -136,10 +141,11 @@ static void summary(const struct vox_capture *cap)
     vox_capture_timing(cap, &t);
     if (t.run_ns)
         fprintf(stderr,
-                "  time: %.3f s (%.2f M packets/s, %.0f ns a packet); batch latency p50 %.1f us, "
-                "p99 %.1f us\n",
+                "  time: %.3f s (%.2f M packets/s, %.0f ns a packet) on %u thread%s; batch "
+                "latency p50 %.1f us, p99 %.1f us\n",
                 (double)t.run_ns / 1e9, (double)s.read * 1e3 / (double)t.run_ns,
-                s.read ? (double)t.run_ns / (double)s.read : 0.0, (double)t.batch_p50_ns / 1e3,
+                s.read ? (double)t.run_ns / (double)s.read : 0.0, t.threads,
+                t.threads == 1 ? "" : "s", (double)t.batch_p50_ns / 1e3,
                 (double)t.batch_p99_ns / 1e3);
 }
 
@@ -152,6 +158,9 @@ enum {
     OPT_BUFFERS,
     OPT_MEMORY,
     OPT_TIMEOUT,
+    OPT_THREADS,
+    OPT_ALLOC,
+    OPT_EXEC,
     OPT_MATCH,
     OPT_MAX_CALLS,
     OPT_MAX_STREAMS,
@@ -182,6 +191,9 @@ int main(int argc, char **argv)
         {"buffers", required_argument, NULL, OPT_BUFFERS},
         {"memory-limit", required_argument, NULL, OPT_MEMORY},
         {"stream-timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"alloc", required_argument, NULL, OPT_ALLOC},
+        {"exec", required_argument, NULL, OPT_EXEC},
         {"match", required_argument, NULL, OPT_MATCH},
         {"max-calls", required_argument, NULL, OPT_MAX_CALLS},
         {"max-streams", required_argument, NULL, OPT_MAX_STREAMS},
@@ -198,7 +210,7 @@ int main(int argc, char **argv)
     const char *file = NULL, *iface = NULL, *json = NULL, *calls_csv = NULL, *streams_csv = NULL;
     uint64_t count = 0, duration_s = 0, v;
     /* Flags that override the profile wait until the profile is known. */
-    int64_t batch = -1, buffers = -1, memory_mb = -1, timeout_s = -1;
+    int64_t batch = -1, buffers = -1, memory_mb = -1, timeout_s = -1, threads = -1;
     int quiet = 0, summary_only = 0, c, rc, status = 0;
 
     vox_process_prepare(argv);
@@ -277,6 +289,17 @@ int main(int argc, char **argv)
               : c == OPT_MEMORY  ? &memory_mb
                                  : &timeout_s) = (int64_t)v;
             break;
+        case OPT_THREADS:
+            if (parse_u64("--threads", optarg, 1024, &v))
+                return 2;
+            threads = (int64_t)v;
+            break;
+        case OPT_ALLOC:
+            cfg.alloc = optarg;
+            break;
+        case OPT_EXEC:
+            cfg.exec = optarg;
+            break;
         case OPT_MATCH:
             cfg.match = optarg;
             break;
@@ -328,6 +351,8 @@ int main(int argc, char **argv)
         cfg.profile.memory_limit_bytes = (uint64_t)memory_mb << 20;
     if (timeout_s >= 0)
         cfg.profile.stream_timeout_ms = (uint64_t)timeout_s * 1000;
+    if (threads >= 0)
+        cfg.profile.threads = (unsigned)threads;
 
     rc = file ? vox_capture_open_file(&cfg, file, &g_cap, &diag)
               : vox_capture_open_live(&cfg, iface, &g_cap, &diag);
