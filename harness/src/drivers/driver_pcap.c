@@ -35,8 +35,9 @@
 
 #include "driver.h"
 
-static const char *const known_params[] = {
-    "tool", "profile", "match", "calls", "concurrency", "duration_ms", "seed", "transport", "pcap"};
+static const char *const known_params[] = {"tool",        "profile", "match",     "threads",
+                                           "exec",        "alloc",   "calls",     "concurrency",
+                                           "duration_ms", "seed",    "transport", "pcap"};
 static const char *const tools[] = {"vox-capture", "tshark", "sngrep", "tcpdump"};
 static const char *const tool_packages[] = {"(built here)", "tshark", "sngrep", "tcpdump"};
 
@@ -321,8 +322,10 @@ static int run_vox_capture(const struct vox_driver_env *env, const struct vox_wo
                            struct vox_diag *diag)
 {
     const char *profile = vox_run_param(run, "profile"), *match = vox_run_param(run, "match");
+    const char *threads = vox_run_param(run, "threads"), *exec = vox_run_param(run, "exec");
+    const char *alloc = vox_run_param(run, "alloc");
     char bin[600], out[600], err[600];
-    char *argv[16];
+    char *argv[24];
     struct vox_child_usage u;
     json_error_t jerr;
     json_t *root;
@@ -340,6 +343,18 @@ static int run_vox_capture(const struct vox_driver_env *env, const struct vox_wo
     argv[n++] = (char *)(profile ? profile : "balanced");
     argv[n++] = "--match";
     argv[n++] = (char *)(match ? match : "auto");
+    if (threads) {
+        argv[n++] = "--threads";
+        argv[n++] = (char *)threads;
+    }
+    if (exec) {
+        argv[n++] = "--exec";
+        argv[n++] = (char *)exec;
+    }
+    if (alloc) {
+        argv[n++] = "--alloc";
+        argv[n++] = (char *)alloc;
+    }
     /* The summary only: voxbench stays small, and a child's peak RSS starts from its
      * parent's at the fork (Linux keeps the high-water mark across exec). */
     argv[n++] = "--summary-only";
@@ -406,6 +421,8 @@ static int run_vox_capture(const struct vox_driver_env *env, const struct vox_wo
     rc =
         rc ? rc
            : push(run, "profile_threads", "count", VOX_DIR_LOWER, jnum(root, "profile", "threads"));
+    rc = rc ? rc : push(run, "threads", "count", VOX_DIR_LOWER, jnum(root, "timing", "threads"));
+    rc = rc ? rc : push(run, "cpu_s", "s", VOX_DIR_LOWER, jnum(root, "timing", "cpu_s"));
     json_decref(root);
     return rc ? rc : vox_driver_push_usage(run, &u);
 }

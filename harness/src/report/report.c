@@ -1101,14 +1101,21 @@ static bool is_engine_run(const struct vox_run *run)
     return strcmp(run->kind, "pcap") == 0 && (!tool || strcmp(tool, "vox-capture") == 0);
 }
 
-/* "1 (asks 2 x NumCPU)": the engine's one thread, and what the profile asks for. */
-static void cell_threads(struct doc *d, const char *profile)
+/* "2 (asks 2 x NumCPU)": the threads the engine used (a reader and an analyser at most), and
+ * what the profile asks for. Results from before the engine had two threads lack `threads`. */
+static void cell_threads(struct doc *d, const struct vox_run *run, const char *profile)
 {
-    if (strcmp(profile, "minimal") == 0)
+    double used = median_of(run, "threads");
+    const char *asks = strcmp(profile, "minimal") == 0            ? "1"
+                       : strcmp(profile, "high_performance") == 0 ? "2 x NumCPU"
+                                                                  : "NumCPU";
+
+    if (isnan(used))
+        used = 1;
+    if (strcmp(asks, "1") == 0 && used == 1)
         doc_cell(d, "1");
     else
-        doc_cell(d, "1 (asks %s)",
-                 strcmp(profile, "high_performance") == 0 ? "2 x NumCPU" : "NumCPU");
+        doc_cell(d, "%.0f (asks %s)", used, asks);
 }
 
 /*
@@ -1170,7 +1177,7 @@ static void table_capture_profiles(struct doc *d, const struct vox_results *r)
             cell_mb(d, median_of(run, "profile_memory_bytes"));
             doc_cell(d, "%.0f", median_of(run, "profile_buffers"));
             doc_cell(d, "%.0f", median_of(run, "profile_batch"));
-            cell_threads(d, profile);
+            cell_threads(d, run, profile);
             doc_cell(d, "%s", fmt_value(a, sizeof(a), median_of(run, "packets_per_s"), "1/s"));
             doc_cell(d, "%s", fmt_value(a, sizeof(a), median_of(run, "calls_per_s"), "1/s"));
             doc_cell(d, "%s", fmt_value(a, sizeof(a), median_of(run, "ns_per_packet"), "ns"));
@@ -1188,7 +1195,9 @@ static void table_capture_profiles(struct doc *d, const struct vox_results *r)
                 "output), calls/s the calls in the file over that time. A batch's latency runs "
                 "from libpcap returning its first packet to the end of the batch's analysis: "
                 "the longest wait of any packet in it (with a batch of 1, each packet's). "
-                "Threads: the engine analyses on one thread whatever the profile asks. Peak RSS "
+                "Threads: the engine has two stages, a reader (libpcap, decoding, reassembly) and "
+                "an analyser (matching, tracking, statistics); with more than one thread asked "
+                "and two CPUs each runs on its own thread, so 2 is the most it uses. Peak RSS "
                 "is the whole process's. Medians over the repetitions.");
 }
 
@@ -1295,7 +1304,12 @@ static void table_capture_scaling(struct doc *d, const struct vox_results *r)
         if (i == 0)
             first = ns;
         doc_cell(d, "%s%s", vox_run_param(run, "concurrency"), run->ok ? "" : " (failed)");
-        doc_cell(d, "%s, %s", profile ? profile : "balanced", match ? match : "auto");
+        if (isfinite(median_of(run, "threads")))
+            doc_cell(d, "%s, %s, %.0f thread%s", profile ? profile : "balanced",
+                     match ? match : "auto", median_of(run, "threads"),
+                     median_of(run, "threads") == 1 ? "" : "s");
+        else
+            doc_cell(d, "%s, %s", profile ? profile : "balanced", match ? match : "auto");
         doc_cell(d, "%s / %s", fmt_value(a, sizeof(a), median_of(run, "calls"), "count"),
                  fmt_value(b, sizeof(b), median_of(run, "packets"), "count"));
         doc_cell(d, "%s", fmt_value(c, sizeof(c), median_of(run, "packets_per_s"), "1/s"));
