@@ -856,7 +856,31 @@ static void command_line(void **state)
                 4269);
     assert_true(json_real_value(json_object_get(json_object_get(root, "timing"), "run_s")) > 0);
     json_decref(root);
+    /* --threads overrides the profile; the JSON says how many ran and on what. */
+    snprintf(args, sizeof args,
+             "-r %s/SIP_CALL_RTP_G711.pcap -o /tmp/vox-capture-cli.json --summary-only "
+             "--threads 1 --alloc pool",
+             PCAPS);
+    assert_int_equal(run_cli(args, err, sizeof err), 0);
+    assert_non_null(strstr(err, "on 1 thread;"));
+    root = json_load_file("/tmp/vox-capture-cli.json", 0, &je);
+    assert_non_null(root);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(root, "timing"), "threads")), 1);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(root, "profile"), "alloc")), "pool");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(root, "profile"), "threads")), 1);
+    json_decref(root);
     /* Usage errors exit 2 and say why. */
+    assert_int_equal(run_cli("-r x.pcap --threads two", err, sizeof err), 2);
+    assert_non_null(strstr(err, "--threads: 'two'"));
+    snprintf(args, sizeof args, "-r %s/SIP_CALL_RTP_G711.pcap --threads 1 --exec fibers", PCAPS);
+    assert_int_equal(run_cli(args, err, sizeof err), 2);
+    assert_non_null(strstr(err, "fibers"));
+    snprintf(args, sizeof args, "-r %s/SIP_CALL_RTP_G711.pcap --alloc tcmalloc", PCAPS);
+    assert_int_equal(run_cli(args, err, sizeof err), 2);
+    assert_non_null(strstr(err, "tcmalloc"));
     assert_int_equal(run_cli("", err, sizeof err), 2);
     assert_non_null(strstr(err, "-r FILE"));
     assert_int_equal(run_cli("-r x.pcap --profile turbo", err, sizeof err), 2);

@@ -27,6 +27,7 @@
 #include "capture/internal.h"
 #include "vox/alloc.h"
 #include "vox/core.h"
+#include "vox/exec.h"
 
 /* ---- profiles ----------------------------------------------------------------------------------
  */
@@ -158,6 +159,14 @@ static int engine_init(struct vox_capture *cap, const struct vox_capture_config 
     rc = vox_allocator_create(cfg->alloc ? cfg->alloc : "system", NULL, &cap->alloc, diag);
     if (rc)
         return rc;
+    /* A bad executor name is an error even where one thread will run (one CPU). */
+    if (cfg->exec && strcmp(cfg->exec, "auto") != 0 && !vox_executor_backend_find(cfg->exec)) {
+        char names[256];
+
+        vox_executor_backend_names(names, sizeof names);
+        vox_diag_set(diag, "capture: executor '%s' is unknown; available: %s", cfg->exec, names);
+        return VOX_EUNKNOWN_BACKEND;
+    }
     /* Two threads when the profile asks for more than one (0: one per CPU) and there are two
      * CPUs: the reader and the analyser are the engine's two stages. The per-call writer
      * follows the reader's frames, so it keeps the analysis on the reader's thread; and a
