@@ -8,8 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "vox/capture.h"
 #include "vox/core.h"
+
+#define PROG "vox-capture"
 
 static struct vox_capture *g_cap;
 
@@ -69,21 +72,6 @@ static void usage(FILE *out)
             "Exit status: 0; 1 when the source cannot be read (the figures gathered before a\n"
             "corrupt or truncated file's fault are still written) or an output could not be\n"
             "written (JSON, CSV, per-call pcaps); 2 for bad arguments.\n");
-}
-
-static int parse_u64(const char *opt, const char *s, uint64_t max, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v > max) {
-        fprintf(stderr, "vox-capture: %s: '%s' is not a number 0..%" PRIu64 "\n", opt, s, max);
-        return -1;
-    }
-    *out = v;
-    return 0;
 }
 
 static int write_to(const char *path, int (*fn)(const struct vox_capture *, FILE *),
@@ -232,11 +220,11 @@ int main(int argc, char **argv)
             cfg.filter = optarg;
             break;
         case 'c':
-            if (parse_u64("--count", optarg, UINT64_MAX, &count))
+            if (vox_arg_u64(PROG, "--count", optarg, 0, UINT64_MAX, &count))
                 return 2;
             break;
         case 'd':
-            if (parse_u64("--duration", optarg, 86400 * 365, &duration_s))
+            if (vox_arg_u64(PROG, "--duration", optarg, 0, 86400 * 365, &duration_s))
                 return 2;
             break;
         case 'o':
@@ -252,12 +240,12 @@ int main(int argc, char **argv)
             cfg.promisc = 1;
             break;
         case OPT_SNAPLEN:
-            if (parse_u64("--snaplen", optarg, 262144, &v))
+            if (vox_arg_u64(PROG, "--snaplen", optarg, 0, 262144, &v))
                 return 2;
             cfg.snaplen = (int)v;
             break;
         case OPT_BUFFER_SIZE:
-            if (parse_u64("--buffer-size", optarg, 1u << 30, &v))
+            if (vox_arg_u64(PROG, "--buffer-size", optarg, 0, 1u << 30, &v))
                 return 2;
             cfg.buffer_bytes = (unsigned)v;
             break;
@@ -278,7 +266,7 @@ int main(int argc, char **argv)
         case OPT_BUFFERS:
         case OPT_MEMORY:
         case OPT_TIMEOUT:
-            if (parse_u64(name, optarg, c == OPT_BATCH ? 65536 : 1u << 30, &v))
+            if (vox_arg_u64(PROG, name, optarg, 0, c == OPT_BATCH ? 65536 : 1u << 30, &v))
                 return 2;
             if ((c == OPT_BATCH || c == OPT_BUFFERS) && v == 0) {
                 fprintf(stderr, "vox-capture: --%s must be at least 1\n", name);
@@ -290,7 +278,7 @@ int main(int argc, char **argv)
                                  : &timeout_s) = (int64_t)v;
             break;
         case OPT_THREADS:
-            if (parse_u64("--threads", optarg, 1024, &v))
+            if (vox_arg_u64(PROG, "--threads", optarg, 0, 1024, &v))
                 return 2;
             threads = (int64_t)v;
             break;
@@ -304,11 +292,11 @@ int main(int argc, char **argv)
             cfg.match = optarg;
             break;
         case OPT_MAX_CALLS:
-            if (parse_u64("--max-calls", optarg, UINT32_MAX - 2, &cfg.max_calls))
+            if (vox_arg_u64(PROG, "--max-calls", optarg, 0, UINT32_MAX - 2, &cfg.max_calls))
                 return 2;
             break;
         case OPT_MAX_STREAMS:
-            if (parse_u64("--max-streams", optarg, UINT32_MAX - 2, &cfg.max_streams))
+            if (vox_arg_u64(PROG, "--max-streams", optarg, 0, UINT32_MAX - 2, &cfg.max_streams))
                 return 2;
             break;
         case OPT_HEURISTIC:

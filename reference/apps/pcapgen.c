@@ -87,6 +87,7 @@
 #include <jansson.h>
 #include <pcap/pcap.h>
 
+#include "args.h"
 #include "vox/core.h"
 #include "vox/err.h"
 #include "vox/g711.h"
@@ -1825,31 +1826,6 @@ static void usage(FILE *f)
         "exit status: 0 written; 1 run-time failure (file not writable); 2 bad command line.\n");
 }
 
-static int bad_arg(const char *flag, const char *fmt, const char *value)
-{
-    fprintf(stderr, PROG ": %s: ", flag);
-    fprintf(stderr, fmt, value);
-    fprintf(stderr, "\nTry '" PROG " --help'.\n");
-    return -1;
-}
-
-static int parse_u64(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-
-    errno = 0;
-    v = strtoull(s, &end, 0);
-    if (!*s || *end || errno || s[0] == '-' || v < min || v > max) {
-        char msg[128];
-
-        snprintf(msg, sizeof(msg), "'%%s' is not an integer in %" PRIu64 "..%" PRIu64, min, max);
-        return bad_arg(flag, msg, s);
-    }
-    *out = v;
-    return 0;
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -1870,16 +1846,17 @@ static int parse_loss_list(struct config *c, const char *s)
         errno = 0;
         v = strtoul(p, &end, 10);
         if (end == p || errno || v > 0xFFFFFFFEul || (*end && *end != ',') || *p == '-')
-            return bad_arg("--loss", "'%s' is not a comma-separated list of packet indices", s);
+            return vox_arg_bad(PROG, "--loss",
+                               "'%s' is not a comma-separated list of packet indices", s);
         l = realloc(c->loss_list, (n + 1) * sizeof(*l));
         if (!l)
-            return bad_arg("--loss", "%sout of memory", "");
+            return vox_arg_bad(PROG, "--loss", "%sout of memory", "");
         c->loss_list = l;
         c->loss_list[n++] = (uint32_t)v;
         p = *end ? end + 1 : end;
     }
     if (!n)
-        return bad_arg("--loss", "'%s' is empty", s);
+        return vox_arg_bad(PROG, "--loss", "'%s' is empty", s);
     qsort(c->loss_list, n, sizeof(*c->loss_list), cmp_u32);
     for (i = 1, c->n_loss = 1; i < n; i++)
         if (c->loss_list[i] != c->loss_list[c->n_loss - 1])
@@ -1916,53 +1893,54 @@ static int parse_args(int argc, char **argv, struct config *c)
             continue;
         }
         if (strcmp(a, "-w") != 0 && (a[0] != '-' || a[1] != '-'))
-            return bad_arg(a, "%sunexpected argument", "");
+            return vox_arg_bad(PROG, a, "%sunexpected argument", "");
         if (!val)
-            return bad_arg(a, "%smissing value", "");
+            return vox_arg_bad(PROG, a, "%smissing value", "");
         if (strcmp(a, "--out") == 0 || strcmp(a, "-w") == 0) {
             c->out_path = val;
         } else if (strcmp(a, "--truth") == 0) {
             c->truth_path = val;
         } else if (strcmp(a, "--calls") == 0) {
-            if (parse_u64(a, val, 1, (uint64_t)CALLS_PER_GROUP * MAX_GROUPS, &c->calls) != 0)
+            if (vox_arg_u64(PROG, a, val, 1, (uint64_t)CALLS_PER_GROUP * MAX_GROUPS, &c->calls) !=
+                0)
                 return -1;
         } else if (strcmp(a, "--concurrency") == 0) {
-            if (parse_u64(a, val, 1, 10000000, &u) != 0)
+            if (vox_arg_u64(PROG, a, val, 1, 10000000, &u) != 0)
                 return -1;
             c->concurrency = (uint32_t)u;
         } else if (strcmp(a, "--duration-ms") == 0) {
-            if (parse_u64(a, val, 20, 86400000, &u) != 0)
+            if (vox_arg_u64(PROG, a, val, 20, 86400000, &u) != 0)
                 return -1;
             c->duration_ms = (uint32_t)u;
         } else if (strcmp(a, "--ring-ms") == 0) {
-            if (parse_u64(a, val, 0, 600000, &u) != 0)
+            if (vox_arg_u64(PROG, a, val, 0, 600000, &u) != 0)
                 return -1;
             c->ring_ms = (uint32_t)u;
         } else if (strcmp(a, "--codec") == 0) {
             if (strcasecmp(val, "pcmu") != 0 && strcasecmp(val, "pcma") != 0)
-                return bad_arg(a, "'%s' is not pcmu or pcma", val);
+                return vox_arg_bad(PROG, a, "'%s' is not pcmu or pcma", val);
             c->pt = strcasecmp(val, "pcma") == 0 ? 8 : 0;
         } else if (strcmp(a, "--seed") == 0) {
-            if (parse_u64(a, val, 0, UINT64_MAX, &c->seed) != 0)
+            if (vox_arg_u64(PROG, a, val, 0, UINT64_MAX, &c->seed) != 0)
                 return -1;
         } else if (strcmp(a, "--sip-transport") == 0) {
             if (strcmp(val, "udp") != 0 && strcmp(val, "tcp") != 0)
-                return bad_arg(a, "'%s' is not udp or tcp", val);
+                return vox_arg_bad(PROG, a, "'%s' is not udp or tcp", val);
             c->tcp = val[0] == 't';
         } else if (strcmp(a, "--tcp-segment") == 0) {
-            if (parse_u64(a, val, 8, 65535, &u) != 0)
+            if (vox_arg_u64(PROG, a, val, 8, 65535, &u) != 0)
                 return -1;
             c->tcp_segment = (uint32_t)u;
         } else if (strcmp(a, "--tcp-reorder") == 0 || strcmp(a, "--tcp-retransmit") == 0) {
-            if (parse_u64(a, val, 1, 1000000, &u) != 0)
+            if (vox_arg_u64(PROG, a, val, 1, 1000000, &u) != 0)
                 return -1;
             *(strcmp(a, "--tcp-reorder") == 0 ? &c->tcp_reorder : &c->tcp_retransmit) = (uint32_t)u;
         } else if (strcmp(a, "--mtu") == 0) {
-            if (parse_u64(a, val, 256, 65535, &u) != 0)
+            if (vox_arg_u64(PROG, a, val, 256, 65535, &u) != 0)
                 return -1;
             c->mtu = (uint32_t)u;
         } else if (strcmp(a, "--frag-tail") == 0) {
-            if (parse_u64(a, val, 1, 7, &u) != 0)
+            if (vox_arg_u64(PROG, a, val, 1, 7, &u) != 0)
                 return -1;
             c->frag_tail = (uint32_t)u;
         } else if (strcmp(a, "--loss") == 0) {
@@ -1975,22 +1953,22 @@ static int parse_args(int argc, char **argv, struct config *c)
             errno = 0;
             v = strtod(val, &end);
             if (!*val || *end || errno || !(v >= 0 && v <= 100))
-                return bad_arg(a, "'%s' is not a percentage in [0, 100]", val);
+                return vox_arg_bad(PROG, a, "'%s' is not a percentage in [0, 100]", val);
             c->loss_ppm = (uint32_t)(v * 10000 + 0.5);
         } else if (strcmp(a, "--jitter-ms") == 0) {
-            if (parse_u64(a, val, 0, 1000, &u) != 0)
+            if (vox_arg_u64(PROG, a, val, 0, 1000, &u) != 0)
                 return -1;
             c->jitter_us = (uint32_t)u * 1000;
         } else if (strcmp(a, "--reorder") == 0) {
-            if (parse_u64(a, val, 2, 1000000, &u) != 0)
+            if (vox_arg_u64(PROG, a, val, 2, 1000000, &u) != 0)
                 return -1;
             c->reorder = (uint32_t)u;
         } else if (strcmp(a, "--duplicate") == 0) {
-            if (parse_u64(a, val, 1, 1000000, &u) != 0)
+            if (vox_arg_u64(PROG, a, val, 1, 1000000, &u) != 0)
                 return -1;
             c->duplicate = (uint32_t)u;
         } else if (strcmp(a, "--seq-start") == 0) {
-            if (parse_u64(a, val, 0, 65535, &u) != 0)
+            if (vox_arg_u64(PROG, a, val, 0, 65535, &u) != 0)
                 return -1;
             c->seq_start = (int32_t)u;
         } else if (strcmp(a, "--link") == 0) {
@@ -2000,34 +1978,35 @@ static int parse_args(int argc, char **argv, struct config *c)
                 if (strcmp(val, link_names[l]) == 0)
                     break;
             if (l == sizeof(link_names) / sizeof(link_names[0]))
-                return bad_arg(a, "'%s' is not en10mb, vlan, sll, sll2 or raw", val);
+                return vox_arg_bad(PROG, a, "'%s' is not en10mb, vlan, sll, sll2 or raw", val);
             c->link = (enum link)l;
         } else if (strcmp(a, "--vlan-id") == 0) {
-            if (parse_u64(a, val, 1, 4094, &u) != 0)
+            if (vox_arg_u64(PROG, a, val, 1, 4094, &u) != 0)
                 return -1;
             c->vlan_id = (uint16_t)u;
         } else {
-            return bad_arg(a, "%sunknown option", "");
+            return vox_arg_bad(PROG, a, "%sunknown option", "");
         }
         i++;
     }
     if (!c->out_path)
-        return bad_arg("--out", "%smissing", "");
+        return vox_arg_bad(PROG, "--out", "%smissing", "");
     if (c->rtp_only && c->sip_only)
-        return bad_arg("--rtp-only", "%snot with --sip-only", "");
+        return vox_arg_bad(PROG, "--rtp-only", "%snot with --sip-only", "");
     if (c->fragment) {
         if (c->tcp)
-            return bad_arg("--fragment", "%sneeds --sip-transport udp", "");
+            return vox_arg_bad(PROG, "--fragment", "%sneeds --sip-transport udp", "");
         c->big_invite = true;
     }
     if (c->frag_tail && c->tcp)
-        return bad_arg("--frag-tail", "%sneeds --sip-transport udp", "");
+        return vox_arg_bad(PROG, "--frag-tail", "%sneeds --sip-transport udp", "");
     if (!c->tcp && (c->tcp_segment || c->tcp_coalesce || c->tcp_reorder || c->tcp_retransmit))
-        return bad_arg(c->tcp_segment    ? "--tcp-segment"
-                       : c->tcp_coalesce ? "--tcp-coalesce"
-                       : c->tcp_reorder  ? "--tcp-reorder"
-                                         : "--tcp-retransmit",
-                       "%sneeds --sip-transport tcp", "");
+        return vox_arg_bad(PROG,
+                           c->tcp_segment    ? "--tcp-segment"
+                           : c->tcp_coalesce ? "--tcp-coalesce"
+                           : c->tcp_reorder  ? "--tcp-reorder"
+                                             : "--tcp-retransmit",
+                           "%sneeds --sip-transport tcp", "");
     return 0;
 }
 

@@ -52,6 +52,7 @@
 
 #include <speex/speex_resampler.h>
 
+#include "args.h"
 #include "vox/core.h"
 #include "vox/err.h"
 #include "vox/g711.h"
@@ -1427,44 +1428,6 @@ static void usage(FILE *f)
         "2 bad command line (the message names the flag).\n");
 }
 
-static int bad_arg(const char *flag, const char *fmt, const char *value)
-{
-    fprintf(stderr, PROG ": %s: ", flag);
-    fprintf(stderr, fmt, value);
-    fprintf(stderr, "\nTry '" PROG " --help'.\n");
-    return -1;
-}
-
-static int parse_double(const char *flag, const char *s, double min, double max, double *out)
-{
-    char *end;
-    double v;
-
-    errno = 0;
-    v = strtod(s, &end);
-    if (!*s || *end || errno || !(v >= min && v <= max)) {
-        char msg[128];
-
-        snprintf(msg, sizeof(msg), "'%%s' is not a number in [%g, %g]", min, max);
-        return bad_arg(flag, msg, s);
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_u64(const char *flag, const char *s, uint64_t max, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-
-    errno = 0;
-    v = strtoull(s, &end, 0);
-    if (!*s || *end || errno || s[0] == '-' || v > max)
-        return bad_arg(flag, "'%s' is not an integer in range (decimal or 0x hex)", s);
-    *out = v;
-    return 0;
-}
-
 static long to_tick(double sec)
 {
     return (long)llround(sec * TICKS_PER_S);
@@ -1485,58 +1448,58 @@ static int parse_args(int argc, char **argv, struct config *c)
             continue;
         }
         if (a[0] != '-' || a[1] != '-')
-            return bad_arg(a, "%sunexpected argument", "");
+            return vox_arg_bad(PROG, a, "%sunexpected argument", "");
         if (!val)
-            return bad_arg(a, "%smissing value", "");
+            return vox_arg_bad(PROG, a, "%smissing value", "");
         if (strcmp(a, "--dest") == 0) {
             char why[256];
             struct dest *d = realloc(c->dests, (c->n_dests + 1) * sizeof(*d));
 
             if (!d)
-                return bad_arg(a, "%sout of memory", "");
+                return vox_arg_bad(PROG, a, "%sout of memory", "");
             c->dests = d;
             if (parse_hostport(val, true, false, &c->dests[c->n_dests], why, sizeof(why)) != 0)
-                return bad_arg(a, "%s", why);
+                return vox_arg_bad(PROG, a, "%s", why);
             c->n_dests++;
         } else if (strcmp(a, "--seconds") == 0) {
-            if (parse_double(a, val, 0.02, MAX_SECONDS, &c->seconds) != 0)
+            if (vox_arg_double(PROG, a, val, 0.02, MAX_SECONDS, &c->seconds) != 0)
                 return -1;
         } else if (strcmp(a, "--audio") == 0) {
             if (c->n_audio == MAX_AUDIO)
-                return bad_arg(a, "%sat most 8 files", "");
+                return vox_arg_bad(PROG, a, "%sat most 8 files", "");
             c->audio_paths[c->n_audio++] = val;
         } else if (strcmp(a, "--raw-rate") == 0) {
-            if (parse_u64(a, val, 384000, &u) != 0)
+            if (vox_arg_u64(PROG, a, val, 0, 384000, &u) != 0)
                 return -1;
             if (u < 1000)
-                return bad_arg(a, "'%s' is not in 1000..384000", val);
+                return vox_arg_bad(PROG, a, "'%s' is not in 1000..384000", val);
             c->raw_rate_hz = (unsigned)u;
         } else if (strcmp(a, "--codec") == 0) {
             if (strcasecmp(val, "pcmu") != 0 && strcasecmp(val, "pcma") != 0)
-                return bad_arg(a, "'%s' is not pcmu or pcma", val);
+                return vox_arg_bad(PROG, a, "'%s' is not pcmu or pcma", val);
             c->pt = strcasecmp(val, "pcma") == 0 ? 8 : 0;
         } else if (strcmp(a, "--ssrc") == 0) {
-            if (parse_u64(a, val, UINT32_MAX, &u) != 0)
+            if (vox_arg_u64(PROG, a, val, 0, UINT32_MAX, &u) != 0)
                 return -1;
             c->have_ssrc = true;
             c->ssrc = (uint32_t)u;
         } else if (strcmp(a, "--seed") == 0) {
-            if (parse_u64(a, val, UINT64_MAX, &c->seed) != 0)
+            if (vox_arg_u64(PROG, a, val, 0, UINT64_MAX, &c->seed) != 0)
                 return -1;
         } else if (strcmp(a, "--loss") == 0 || strcmp(a, "--reorder") == 0) {
-            if (parse_double(a, val, 0, 100, &v) != 0)
+            if (vox_arg_double(PROG, a, val, 0, 100, &v) != 0)
                 return -1;
             *(a[2] == 'l' ? &c->loss_ppm : &c->reorder_ppm) = (uint32_t)llround(v * 10000);
         } else if (strcmp(a, "--jitter-ms") == 0) {
-            if (parse_u64(a, val, 1000, &u) != 0)
+            if (vox_arg_u64(PROG, a, val, 0, 1000, &u) != 0)
                 return -1;
             c->jitter_ms = (unsigned)u;
         } else if (strcmp(a, "--ssrc-change-at") == 0) {
-            if (parse_double(a, val, 0.02, MAX_SECONDS, &v) != 0)
+            if (vox_arg_double(PROG, a, val, 0.02, MAX_SECONDS, &v) != 0)
                 return -1;
             c->ssrc_change_tick = to_tick(v);
         } else if (strcmp(a, "--dtmf-at") == 0) {
-            if (parse_double(a, val, 0, MAX_SECONDS, &v) != 0)
+            if (vox_arg_double(PROG, a, val, 0, MAX_SECONDS, &v) != 0)
                 return -1;
             c->dtmf_tick = to_tick(v);
         } else if (strcmp(a, "--dtmf-digit") == 0) {
@@ -1544,70 +1507,72 @@ static int parse_args(int argc, char **argv, struct config *c)
             const char *p = strchr(digits, val[0] >= 'a' && val[0] <= 'd' ? val[0] - 32 : val[0]);
 
             if (!val[0] || val[1] || !p)
-                return bad_arg(a, "'%s' is not one of 0-9 * # A-D", val);
+                return vox_arg_bad(PROG, a, "'%s' is not one of 0-9 * # A-D", val);
             c->dtmf_event = (uint8_t)(p - digits);
         } else if (strcmp(a, "--dtmf-pt") == 0) {
-            if (parse_u64(a, val, 127, &u) != 0)
+            if (vox_arg_u64(PROG, a, val, 0, 127, &u) != 0)
                 return -1;
             if (u < 96)
-                return bad_arg(a, "'%s' is not a dynamic payload type 96..127", val);
+                return vox_arg_bad(PROG, a, "'%s' is not a dynamic payload type 96..127", val);
             c->dtmf_pt = (uint8_t)u;
         } else if (strcmp(a, "--silence-from") == 0) {
-            if (parse_double(a, val, 0, MAX_SECONDS, &silence_from) != 0)
+            if (vox_arg_double(PROG, a, val, 0, MAX_SECONDS, &silence_from) != 0)
                 return -1;
         } else if (strcmp(a, "--silence-to") == 0) {
-            if (parse_double(a, val, 0, MAX_SECONDS, &silence_to) != 0)
+            if (vox_arg_double(PROG, a, val, 0, MAX_SECONDS, &silence_to) != 0)
                 return -1;
         } else if (strcmp(a, "--control") == 0) {
             char why[256];
 
             /* numeric: the address the harness and SIPp's <exec> send to */
             if (parse_hostport(val, false, true, &c->control_dest, why, sizeof(why)) != 0)
-                return bad_arg(a, "%s", why);
+                return vox_arg_bad(PROG, a, "%s", why);
             c->control = val;
         } else if (strcmp(a, "--follow") == 0) {
             if (!*val)
-                return bad_arg(a, "%sempty file name", "");
+                return vox_arg_bad(PROG, a, "%sempty file name", "");
             c->follow = val;
         } else if (strcmp(a, "--max-streams") == 0) {
-            if (parse_u64(a, val, 1000000, &u) != 0)
+            if (vox_arg_u64(PROG, a, val, 0, 1000000, &u) != 0)
                 return -1;
             if (u == 0)
-                return bad_arg(a, "'%s' is not in 1..1000000", val);
+                return vox_arg_bad(PROG, a, "'%s' is not in 1..1000000", val);
             c->max_streams = (size_t)u;
         } else if (strcmp(a, "--max-seconds") == 0) {
-            if (parse_double(a, val, 0.02, 1e7, &c->max_seconds) != 0)
+            if (vox_arg_double(PROG, a, val, 0.02, 1e7, &c->max_seconds) != 0)
                 return -1;
         } else if (strcmp(a, "--stats") == 0) {
             c->stats_path = val;
         } else {
-            return bad_arg(a, "%sunknown option", "");
+            return vox_arg_bad(PROG, a, "%sunknown option", "");
         }
         i++; /* every option but --verbose takes a value */
     }
     if ((silence_from >= 0) != (silence_to >= 0))
-        return bad_arg(silence_from >= 0 ? "--silence-to" : "--silence-from",
-                       "%smissing (--silence-from and --silence-to go together)", "");
+        return vox_arg_bad(PROG, silence_from >= 0 ? "--silence-to" : "--silence-from",
+                           "%smissing (--silence-from and --silence-to go together)", "");
     if (silence_from >= 0) {
         if (!(silence_to > silence_from))
-            return bad_arg("--silence-to", "%smust be later than --silence-from", "");
+            return vox_arg_bad(PROG, "--silence-to", "%smust be later than --silence-from", "");
         c->silence_from_tick = to_tick(silence_from);
         c->silence_to_tick = to_tick(silence_to);
     }
     if (c->control) {
         if (c->n_dests)
-            return bad_arg("--dest", "%snot with --control (daemon streams come from 'start')", "");
+            return vox_arg_bad(PROG, "--dest",
+                               "%snot with --control (daemon streams come from 'start')", "");
         if (c->seconds > 0)
-            return bad_arg("--seconds", "%snot with --control (each 'start' gives its length)", "");
+            return vox_arg_bad(PROG, "--seconds",
+                               "%snot with --control (each 'start' gives its length)", "");
     } else {
         if (c->follow)
-            return bad_arg("--follow", "%sonly with --control (daemon mode)", "");
+            return vox_arg_bad(PROG, "--follow", "%sonly with --control (daemon mode)", "");
         if (!c->n_dests)
-            return bad_arg("--dest", "%smissing (or --control for daemon mode)", "");
+            return vox_arg_bad(PROG, "--dest", "%smissing (or --control for daemon mode)", "");
         if (!(c->seconds > 0))
-            return bad_arg("--seconds", "%smissing", "");
+            return vox_arg_bad(PROG, "--seconds", "%smissing", "");
         if (c->n_dests > c->max_streams)
-            return bad_arg("--dest", "%smore streams than --max-streams", "");
+            return vox_arg_bad(PROG, "--dest", "%smore streams than --max-streams", "");
     }
     return 0;
 }
@@ -1688,7 +1653,7 @@ static int client_main(int argc, char **argv)
 
     for (i = 1; i < argc && first < 0; i++) {
         if ((strcmp(argv[i], "--send") == 0 || strcmp(argv[i], "--wait") == 0) && i + 1 == argc) {
-            bad_arg(argv[i], "%smissing value", "");
+            vox_arg_bad(PROG, argv[i], "%smissing value", "");
             return EXIT_USAGE;
         }
         if (strcmp(argv[i], "--send") == 0) {
@@ -1699,24 +1664,25 @@ static int client_main(int argc, char **argv)
             errno = 0;
             wait_ms = strtol(argv[++i], &end, 10);
             if (!*argv[i] || *end || errno || wait_ms < 0 || wait_ms > 600000) {
-                bad_arg("--wait", "'%s' is not a number of ms in 0..600000", argv[i]);
+                vox_arg_bad(PROG, "--wait", "'%s' is not a number of ms in 0..600000", argv[i]);
                 return EXIT_USAGE;
             }
         } else if (strcmp(argv[i], "--") == 0) {
             first = i + 1;
         } else if (argv[i][0] == '-' && argv[i][1] == '-') {
-            bad_arg(argv[i], "%snot valid with --send", "");
+            vox_arg_bad(PROG, argv[i], "%snot valid with --send", "");
             return EXIT_USAGE;
         } else {
             first = i;
         }
     }
     if (!target) {
-        bad_arg("--send", "%smissing value", "");
+        vox_arg_bad(PROG, "--send", "%smissing value", "");
         return EXIT_USAGE;
     }
     if (first < 0 || first >= argc) {
-        bad_arg("--send", "%sno command given (e.g. 'start KEY SECONDS HOST:PORT,HOST:PORT')", "");
+        vox_arg_bad(PROG, "--send",
+                    "%sno command given (e.g. 'start KEY SECONDS HOST:PORT,HOST:PORT')", "");
         return EXIT_USAGE;
     }
     return run_client(target, wait_ms, argv + first, argc - first);
