@@ -37,8 +37,8 @@ static inline int vox_arg_u64(const char *prog, const char *flag, const char *s,
 
     errno = 0;
     v = strtoull(hex ? s + 2 : s, &end, hex ? 16 : 10);
-    if (!*s || end == s + (hex ? 2 : 0) || *end || errno || s[0] == '-' || s[0] == '+' ||
-        v < min || v > max) {
+    if (!*s || end == s + (hex ? 2 : 0) || *end || errno || s[0] == '-' || s[0] == '+' || v < min ||
+        v > max) {
         char msg[128];
 
         snprintf(msg, sizeof msg, "'%%s' is not an integer in %" PRIu64 "..%" PRIu64, min, max);
