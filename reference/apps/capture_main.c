@@ -121,6 +121,11 @@ static void summary(const struct vox_capture *cap)
                 "  per-call pcaps: %" PRIu64 " files, %" PRIu64 " frames (%" PRIu64
                 " messages incomplete, %" PRIu64 " write errors)\n",
                 s.pcap_files, s.pcap_frames, s.pcap_incomplete, s.pcap_write_errors);
+    if (s.calls_finished || s.streams_finished || s.finished_write_errors)
+        fprintf(stderr,
+                "  finished: %" PRIu64 " calls and %" PRIu64 " lone streams written (%" PRIu64
+                " write errors)\n",
+                s.calls_finished, s.streams_finished, s.finished_write_errors);
     if (s.kernel_received || s.kernel_dropped || s.kernel_if_dropped)
         fprintf(stderr,
                 "  kernel: %" PRIu64 " received, %" PRIu64 " dropped, %" PRIu64
@@ -156,6 +161,8 @@ enum {
     OPT_CALLS_CSV,
     OPT_STREAMS_CSV,
     OPT_PCAP_DIR,
+    OPT_FINISHED,
+    OPT_LINGER,
     OPT_SUMMARY,
     OPT_VERSION,
 };
@@ -189,6 +196,8 @@ int main(int argc, char **argv)
         {"calls-csv", required_argument, NULL, OPT_CALLS_CSV},
         {"streams-csv", required_argument, NULL, OPT_STREAMS_CSV},
         {"pcap-dir", required_argument, NULL, OPT_PCAP_DIR},
+        {"finished", required_argument, NULL, OPT_FINISHED},
+        {"linger", required_argument, NULL, OPT_LINGER},
         {"summary-only", no_argument, NULL, OPT_SUMMARY},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -311,6 +320,14 @@ int main(int argc, char **argv)
         case OPT_PCAP_DIR:
             cfg.pcap_dir = optarg;
             break;
+        case OPT_FINISHED:
+            cfg.finished_path = optarg;
+            break;
+        case OPT_LINGER:
+            if (vox_arg_u64(PROG, "--linger", optarg, 1, 86400, &v))
+                return 2;
+            cfg.linger_ms = v * 1000;
+            break;
         case OPT_SUMMARY:
             summary_only = 1;
             break;
@@ -379,6 +396,11 @@ int main(int argc, char **argv)
         status = 1;
     if (streams_csv && write_to(streams_csv, vox_capture_write_streams_csv, g_cap))
         status = 1;
+    /* Last: the other outputs list the calls in progress; the file gets every call once. */
+    if (vox_capture_finish_all(g_cap, &diag) != 0) {
+        fprintf(stderr, "vox-capture: %s\n", diag.text);
+        status = 1;
+    }
     if (!quiet)
         summary(g_cap);
     vox_capture_close(g_cap);

@@ -78,6 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             len = size - pos;
         decode_checks(link, data + pos, len);
         ts_us += 1000 + (uint64_t)(data[1] & 0x0f) * (nframes % 7) * 100;
+        if (data[1] & 0x08) /* finished calls: seconds pass, calls end and go */
+            ts_us += 400000;
         put32(w, (uint32_t)(ts_us / 1000000));
         put32(w + 4, (uint32_t)(ts_us % 1000000));
         put32(w + 8, (uint32_t)len);
@@ -96,6 +98,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the decoder and tracker on one thread: an executor per input would only slow the
      * fuzzer (test_capture's threads_agree holds the two-thread engine to the same output) */
     cfg.profile.threads = 1;
+    if (data[1] & 0x08) {
+        cfg.finished_path = "/dev/null";
+        cfg.profile.stream_timeout_ms = 1000;
+        cfg.linger_ms = 1000;
+    }
     rc = cap_open_stream(&cfg, f, "fuzz", &cap, NULL);
     CHECK(rc == 0);
     rc = vox_capture_run(cap, 0, 0, NULL);
@@ -109,6 +116,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(vox_capture_write_calls_csv(cap, sink) == 0);
     CHECK(vox_capture_write_streams_csv(cap, sink) == 0);
     fclose(sink);
+    CHECK(vox_capture_finish_all(cap, NULL) == 0);
+    vox_capture_stats(cap, &st);
+    CHECK(!cfg.finished_path || st.calls_finished == st.calls); /* each call written once */
     vox_capture_close(cap);
     free(file);
     return 0;

@@ -795,6 +795,161 @@ static void threads_agree(void **state)
     unlink(cut);
 }
 
+/* Runs `pcap` with a finished-calls file; returns its lines (a JSON array) and the tracker's
+ * high-water mark of call slots. */
+static json_t *finished_lines(const char *pcap, const char *out, unsigned threads,
+                              uint64_t timeout_ms, size_t *slots)
+{
+    struct vox_capture_config cfg;
+    struct vox_capture *cap;
+    struct vox_diag d = {{0}};
+    json_t *lines = json_array();
+    char line[1 << 16];
+    FILE *f;
+
+    vox_capture_config_init(&cfg);
+    cfg.profile.threads = threads;
+    cfg.rtp_heuristic = 1;
+    if (timeout_ms)
+        cfg.profile.stream_timeout_ms = timeout_ms;
+    cfg.finished_path = out;
+    if (vox_capture_open_file(&cfg, pcap, &cap, &d) != 0)
+        fail_msg("%s: %s", pcap, d.text);
+    assert_int_equal(vox_capture_run(cap, 0, 0, &d), 0);
+    *slots = cap->tr.ncalls;
+    assert_int_equal(vox_capture_finish_all(cap, &d), 0);
+    assert_int_equal(cap_tracker_calls(&cap->tr), 0);
+    assert_int_equal(cap_tracker_streams(&cap->tr), 0);
+    vox_capture_close(cap);
+    f = fopen(out, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f)) {
+        json_error_t je;
+        json_t *o = json_loads(line, 0, &je);
+
+        if (!o)
+            fail_msg("%s: a line that is not JSON: %s", out, je.text);
+        json_array_append_new(lines, o);
+    }
+    fclose(f);
+    return lines;
+}
+
+/*
+ * Finished calls leave the tables, and what was written of them is what a run that keeps every
+ * call reports: the same calls and the same streams, whatever the slots' reuse, on one thread or
+ * two. Calls quiet past the stream timeout, and RTP of no call, finish as "idle".
+ */
+static void finished_calls(void **state)
+{
+    char pcap[96], fin[96], fin2[96], cmd[512];
+    struct vox_capture *all;
+    json_t *lines, *lines2, *calls, *streams;
+    size_t slots, slots2, idle = 0;
+    char *a, *b;
+
+    (void)state;
+    snprintf(pcap, sizeof pcap, "/tmp/%d-vox-capture-fin.pcap", (int)getpid());
+    snprintf(fin, sizeof fin, "/tmp/%d-vox-capture-fin.jsonl", (int)getpid());
+    snprintf(fin2, sizeof fin2, "/tmp/%d-vox-capture-fin2.jsonl", (int)getpid());
+    /* 400 calls, 40 at once, 3 s each (ports reused from call to call), with loss */
+    snprintf(cmd, sizeof cmd,
+             "%s --out %s --calls 400 --concurrency 40 --duration-ms 3000 --loss-rate 2 "
+             "--seed 9",
+             VOX_PCAPGEN_BIN, pcap);
+    assert_int_equal(system(cmd), 0);
+    all = run_file(pcap, "auto", 1);
+    calls = json_array();
+    streams = json_array();
+    {
+        char *doc = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&doc, &len);
+        json_t *root;
+
+        assert_int_equal(vox_capture_write_json(all, f), 0);
+        fclose(f);
+        root = json_loads(doc, 0, NULL);
+        assert_non_null(root);
+        json_array_extend(calls, json_object_get(root, "calls"));
+        json_array_extend(streams, json_object_get(root, "streams"));
+        json_decref(root);
+        free(doc);
+    }
+    assert_int_equal(json_array_size(calls), 400);
+    lines = finished_lines(pcap, fin, 1, 0, &slots);
+    assert_int_equal(json_array_size(lines), 400);
+    /* slots are reused: the tables hold about the calls at once, not all of them */
+    assert_true(slots < 200);
+    for (size_t i = 0; i < json_array_size(calls); i++) {
+        json_t *c = json_copy(json_array_get(calls, i)), *l = NULL, *ls, *want = json_array();
+        const char *id = json_string_value(json_object_get(c, "call_id"));
+
+        for (size_t k = 0; k < json_array_size(lines) && !l; k++)
+            if (strcmp(json_string_value(json_object_get(json_array_get(lines, k), "call_id")),
+                       id) == 0)
+                l = json_copy(json_array_get(lines, k));
+        if (!l)
+            fail_msg("call %s was never written", id);
+        assert_true(strcmp(json_string_value(json_object_get(l, "finished")), "ended") == 0 ||
+                    strcmp(json_string_value(json_object_get(l, "finished")), "end") == 0);
+        for (size_t k = 0; k < json_array_size(streams); k++) {
+            json_t *st = json_array_get(streams, k);
+
+            if (json_is_string(json_object_get(st, "call_id")) &&
+                strcmp(json_string_value(json_object_get(st, "call_id")), id) == 0)
+                json_array_append(want, st);
+        }
+        ls = json_object_get(l, "streams");
+        if (!json_equal(ls, want))
+            fail_msg("call %s: its finished streams differ from the full run's", id);
+        json_object_del(l, "streams");
+        json_object_del(l, "finished");
+        json_object_del(c, "streams");
+        if (!json_equal(l, c))
+            fail_msg("call %s: its finished line differs from the full run's", id);
+        json_decref(want);
+        json_decref(l);
+        json_decref(c);
+    }
+    vox_capture_close(all);
+    /* two threads write the same lines in the same order */
+    lines2 = finished_lines(pcap, fin2, 2, 0, &slots2);
+    a = json_dumps(lines, JSON_COMPACT);
+    b = json_dumps(lines2, JSON_COMPACT);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    json_decref(lines);
+    json_decref(lines2);
+    json_decref(calls);
+    json_decref(streams);
+    /* SIP only, 3 s between ACK and BYE, a stream timeout of 1 s: every call goes idle (its BYE
+     * then starts a dialog of its own); RTP only, found by the heuristic: lone streams */
+    snprintf(cmd, sizeof cmd,
+             "%s --out %s --calls 20 --concurrency 5 --duration-ms 3000 --sip-only --seed 3",
+             VOX_PCAPGEN_BIN, pcap);
+    assert_int_equal(system(cmd), 0);
+    lines = finished_lines(pcap, fin, 1, 1000, &slots);
+    for (size_t k = 0; k < json_array_size(lines); k++)
+        idle += strcmp(json_string_value(json_object_get(json_array_get(lines, k), "finished")),
+                       "idle") == 0;
+    assert_true(idle >= 20);
+    json_decref(lines);
+    snprintf(cmd, sizeof cmd,
+             "%s --out %s --calls 20 --concurrency 5 --duration-ms 3000 --rtp-only --seed 3",
+             VOX_PCAPGEN_BIN, pcap);
+    assert_int_equal(system(cmd), 0);
+    lines = finished_lines(pcap, fin, 1, 1000, &slots);
+    assert_int_equal(json_array_size(lines), 40);
+    for (size_t k = 0; k < json_array_size(lines); k++)
+        assert_non_null(json_object_get(json_array_get(lines, k), "stream"));
+    json_decref(lines);
+    unlink(pcap);
+    unlink(fin);
+    unlink(fin2);
+}
+
 /* ---- the command line ---------------------------------------------------------------------- */
 
 static int run_cli(const char *args, char *err, size_t cap)
@@ -1465,6 +1620,7 @@ int main(void)
         cmocka_unit_test(foreign_files),
         cmocka_unit_test(profiles_and_backends_agree),
         cmocka_unit_test(threads_agree),
+        cmocka_unit_test(finished_calls),
         cmocka_unit_test(command_line),
         cmocka_unit_test(per_call_pcap_names),
         cmocka_unit_test(per_call_pcaps_public),

@@ -70,6 +70,17 @@ struct vox_capture_config {
      * 64-bit hash of the whole Call-ID, ".pcap". docs/capture.md has the details.
      */
     const char *pcap_dir;
+    /*
+     * NULL, or a file (created or truncated) that receives each finished call as one JSON line,
+     * with its streams, the moment it finishes; the call then leaves the tables, so that a
+     * capture that runs for days holds only the calls in progress. Finished: ended (BYE, CANCEL,
+     * a final failure) and quiet for `linger_ms`, or quiet for the profile's stream timeout
+     * whatever its state (a lost BYE); RTP of no call (the heuristic's) likewise. Checked once a
+     * second of capture time; live, also when the line is silent. vox_capture_finish_all writes
+     * the calls still in progress at the end. Not with pcap_dir (VOX_EINVAL).
+     */
+    const char *finished_path;
+    uint64_t linger_ms; /* 0: 5000 */
 };
 
 /* Fills *cfg with the "balanced" profile and the defaults above. */
@@ -107,6 +118,15 @@ int vox_capture_run(struct vox_capture *cap, uint64_t max_packets, uint64_t dura
 /* Asks a running vox_capture_run to return; async-signal-safe. */
 void vox_capture_stop(struct vox_capture *cap);
 
+/*
+ * With finished_path: writes every call and stream still tracked to the finished file (reason
+ * "end") and empties the tables, so that the file lists each call exactly once. Call it after
+ * vox_capture_run, once the other outputs are written (they list what is still tracked).
+ * Returns 0, or VOX_EIO when a write failed (the file names it in the diag); a no-op without
+ * finished_path.
+ */
+int vox_capture_finish_all(struct vox_capture *cap, struct vox_diag *diag);
+
 /* Closes the source and every per-call pcap, frees everything. NULL is a no-op. */
 void vox_capture_close(struct vox_capture *cap);
 
@@ -136,6 +156,8 @@ struct vox_capture_stats {
      * had been let go at a holding bound (their call's file lacks some); failed opens and writes
      * (disk full: that file is given up) */
     uint64_t pcap_files, pcap_frames, pcap_incomplete, pcap_write_errors;
+    /* finished_path: calls and lone RTP streams written and let go; failed writes */
+    uint64_t calls_finished, streams_finished, finished_write_errors;
 };
 
 void vox_capture_stats(const struct vox_capture *cap, struct vox_capture_stats *out);

@@ -194,6 +194,22 @@ static int engine_init(struct vox_capture *cap, const struct vox_capture_config 
             goto nomem;
     }
     cap->fill = &cap->batches[0];
+    if (cfg->finished_path) {
+        if (cfg->pcap_dir) {
+            vox_diag_set(diag, "capture: a finished-calls file and per-call pcap files cannot "
+                               "be asked together yet (the per-call writer keeps every call)");
+            return VOX_EINVAL;
+        }
+        cap->finished = fopen(cfg->finished_path, "w");
+        if (!cap->finished) {
+            int e = errno;
+
+            vox_diag_set(diag, "%s: %s", cfg->finished_path, strerror(e));
+            return VOX_EIO;
+        }
+        cap->linger_ns = (cfg->linger_ms ? cfg->linger_ms : 5000) * 1000000ull;
+        cap->idle_ns = p->stream_timeout_ms * 1000000ull;
+    }
     if (cap->threads == 2) {
         rc = cap_pipe_create(cap, diag);
         if (rc)
@@ -205,6 +221,20 @@ static int engine_init(struct vox_capture *cap, const struct vox_capture_config 
 nomem:
     vox_diag_set(diag, "capture: out of memory for a batch of %u packets", batch);
     return VOX_ENOMEM;
+}
+
+/* A call or lone stream is over: its JSON line is written before it leaves the tables. */
+static void on_finished(void *user, const struct cap_tracker *tr, uint32_t call, uint32_t stream,
+                        const char *reason)
+{
+    struct vox_capture *cap = user;
+
+    if (call != CAP_NONE)
+        cap->astats.calls_finished++;
+    else
+        cap->astats.streams_finished++;
+    if (cap_write_finished(tr, call, stream, reason, cap->finished) != 0)
+        cap->astats.finished_write_errors++;
 }
 
 /*
@@ -270,6 +300,16 @@ void cap_analyse(struct vox_capture *cap, struct cap_batch *b)
     b->arena_used = 0;
     if (cap->cp)
         cap_callpcap_flush(cap->cp);
+    /* once a second of capture time, the calls that are over leave the tables */
+    if (cap->finished && b->now_ns && b->now_ns - cap->last_finish_ns >= 1000000000ull) {
+        cap->last_finish_ns = b->now_ns;
+        if (cap_tracker_evict(&cap->tr, b->now_ns, cap->linger_ns, cap->idle_ns, on_finished,
+                              cap) &&
+            fflush(cap->finished) != 0)
+            cap->astats.finished_write_errors++;
+    }
+    b->now_ns = 0;
+    b->timed = false;
 }
 
 /* The reader's batch is done: analysed at once, or handed to the analyser (which then counts
@@ -278,6 +318,7 @@ void cap_analyse(struct vox_capture *cap, struct cap_batch *b)
 static void end_batch(struct vox_capture *cap, int whole)
 {
     uint64_t first = cap->fill->first_ns;
+    bool timed = cap->fill->timed;
 
     if (cap->pipe) {
         cap_pipe_publish(cap);
@@ -285,7 +326,7 @@ static void end_batch(struct vox_capture *cap, int whole)
     } else {
         cap_analyse(cap, cap->fill);
         cap->last_end_ns = vox_clock_ns();
-        if (whole)
+        if (whole && timed)
             cap_batch_done(cap, first, cap->last_end_ns);
     }
     if (!whole)
@@ -688,6 +729,14 @@ void vox_capture_timing(const struct vox_capture *cap, struct vox_capture_timing
     out->batch_max_ns = cap->batch_max_ns;
 }
 
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void expire(struct vox_capture *cap, uint64_t now_ns)
 {
     if (now_ns - cap->last_expire_ns < 1000000000ull)
@@ -730,16 +779,23 @@ int vox_capture_run(struct vox_capture *cap, uint64_t max_packets, uint64_t dura
             cap->stats.read++;
             cap->stats.bytes += hdr->caplen;
             handle_frame(cap, hdr, data, ts);
+            cap->fill->now_ns = ts;
+            cap->fill->timed = true;
             if (++inbatch >= batch) {
                 end_batch(cap, 1);
                 inbatch = 0;
                 expire(cap, ts);
             }
         } else if (rc == 0) { /* live: the read timeout passed with no packet */
-            if (inbatch)
+            if (inbatch) {
                 end_batch(cap, 1);
-            else if (cap->cp)
+            } else if (cap->finished) {
+                /* a silent line: calls still finish, by the wall clock */
+                cap->fill->now_ns = wall_ns();
+                end_batch(cap, 1);
+            } else if (cap->cp) {
                 cap_callpcap_flush(cap->cp);
+            }
             inbatch = 0;
         } else if (rc == PCAP_ERROR_BREAK) {
             break; /* end of the file, or pcap_breakloop */
@@ -776,6 +832,23 @@ int vox_capture_run(struct vox_capture *cap, uint64_t max_packets, uint64_t dura
     return ret;
 }
 
+int vox_capture_finish_all(struct vox_capture *cap, struct vox_diag *diag)
+{
+    uint64_t errors = cap->astats.finished_write_errors;
+
+    if (!cap->finished)
+        return 0;
+    cap_tracker_evict(&cap->tr, UINT64_MAX, 0, 0, on_finished, cap);
+    if (fflush(cap->finished) != 0)
+        cap->astats.finished_write_errors++;
+    if (cap->astats.finished_write_errors != errors) {
+        vox_diag_set(diag, "%s: writing finished calls failed (disk full?)",
+                     cap->cfg.finished_path);
+        return VOX_EIO;
+    }
+    return 0;
+}
+
 void vox_capture_stop(struct vox_capture *cap)
 {
     atomic_store_explicit(&cap->stop, 1, memory_order_relaxed);
@@ -789,7 +862,9 @@ void vox_capture_close(struct vox_capture *cap)
         return;
     if (cap->pcap)
         pcap_close(cap->pcap);
-    cap_pipe_destroy(cap);         /* the analyser's executor shut down */
+    cap_pipe_destroy(cap); /* the analyser's executor shut down */
+    if (cap->finished)
+        fclose(cap->finished);
     cap_callpcap_destroy(cap->cp); /* every per-call file flushed and closed */
     vox_tcpreasm_destroy(cap->tcp);
     vox_defrag_destroy(cap->defrag);

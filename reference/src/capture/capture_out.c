@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "capture/internal.h"
@@ -32,7 +33,10 @@ static const char *transport_name(uint8_t t)
     return t == 3 ? "udp+tcp" : t == 2 ? "tcp" : "udp";
 }
 
-static json_t *call_json(const struct cap_tracker *tr, const struct cap_call *c)
+/* A call; its streams as their positions in the document's "streams" (`pos`: the position of
+ * each stream slot, NULL when no slot is gone). */
+static json_t *call_json(const struct cap_tracker *tr, const struct cap_call *c,
+                         const uint32_t *pos)
 {
     json_t *o = json_object(), *req = json_object(), *resp = json_object(), *st = json_array();
     static const char *const methods[CAP_M__COUNT] = {"INVITE", "ACK", "BYE", "CANCEL", "other"};
@@ -47,7 +51,7 @@ static json_t *call_json(const struct cap_tracker *tr, const struct cap_call *c)
             json_object_set_new(resp, cls, json_integer(c->responses[k]));
         }
     for (uint32_t i = 0; i < c->nstreams; i++)
-        json_array_append_new(st, json_integer(c->streams[i]));
+        json_array_append_new(st, json_integer(pos ? pos[c->streams[i]] : c->streams[i]));
     (void)tr;
     json_object_set_new(o, "call_id", json_string(c->call_id));
     json_object_set_new(o, "from", json_string(c->from));
@@ -171,6 +175,9 @@ static json_t *stats_json(const struct vox_capture_stats *s)
     F(pcap_frames);
     F(pcap_incomplete);
     F(pcap_write_errors);
+    F(calls_finished);
+    F(streams_finished);
+    F(finished_write_errors);
 #undef F
     return o;
 }
@@ -222,7 +229,8 @@ static int write_json(const struct vox_capture *cap, FILE *f, int lists)
     const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12);
     struct vox_capture_stats st;
     json_t *prof = json_object();
-    int rc;
+    uint32_t *pos = NULL;
+    int rc, any = 0;
 
     vox_capture_stats(cap, &st);
     json_object_set_new(prof, "name", json_string(cfg->profile.name));
@@ -244,24 +252,70 @@ static int write_json(const struct vox_capture *cap, FILE *f, int lists)
     rc = rc ? rc : dump_member(f, "timing", timing_json(cap, &st), lists ? ",\n" : "\n}\n");
     if (!lists)
         return rc || ferror(f) ? VOX_EIO : 0;
+    /* with finished calls gone, a stream's position in "streams" is not its slot */
+    if (tr->free_streams.n) {
+        pos = malloc((tr->nstreams ? tr->nstreams : 1) * sizeof *pos);
+        if (!pos)
+            return VOX_ENOMEM;
+        for (size_t i = 0, k = 0; i < tr->nstreams; i++)
+            pos[i] = tr->streams[i].gone ? CAP_NONE : (uint32_t)k++;
+    }
     rc = rc ? rc : (fputs(" \"calls\": [", f) == EOF ? -1 : 0);
     for (size_t i = 0; i < tr->ncalls && !rc; i++) {
-        json_t *o = call_json(tr, &tr->calls[i]);
+        json_t *o;
 
-        rc = fputs(i ? ",\n  " : "\n  ", f) == EOF ? -1 : json_dumpf(o, f, flags);
+        if (tr->calls[i].gone)
+            continue;
+        o = call_json(tr, &tr->calls[i], pos);
+        rc = fputs(any ? ",\n  " : "\n  ", f) == EOF ? -1 : json_dumpf(o, f, flags);
         json_decref(o);
+        any = 1;
     }
     rc = rc ? rc
-            : (fputs(tr->ncalls ? "\n ],\n \"streams\": [" : "],\n \"streams\": [", f) == EOF ? -1
-                                                                                              : 0);
+            : (fputs(any ? "\n ],\n \"streams\": [" : "],\n \"streams\": [", f) == EOF ? -1 : 0);
+    any = 0;
     for (size_t i = 0; i < tr->nstreams && !rc; i++) {
-        json_t *o = stream_json(tr, &tr->streams[i]);
+        json_t *o;
 
-        rc = fputs(i ? ",\n  " : "\n  ", f) == EOF ? -1 : json_dumpf(o, f, flags);
+        if (tr->streams[i].gone)
+            continue;
+        o = stream_json(tr, &tr->streams[i]);
+        rc = fputs(any ? ",\n  " : "\n  ", f) == EOF ? -1 : json_dumpf(o, f, flags);
         json_decref(o);
+        any = 1;
     }
-    rc = rc ? rc : (fputs(tr->nstreams ? "\n ]\n}\n" : "]\n}\n", f) == EOF ? -1 : 0);
+    rc = rc ? rc : (fputs(any ? "\n ]\n}\n" : "]\n}\n", f) == EOF ? -1 : 0);
+    free(pos);
     return rc || ferror(f) ? VOX_EIO : 0;
+}
+
+/*
+ * One finished call (stream CAP_NONE: with its streams inline) or lone stream, as a JSON line
+ * with the reason it finished. Returns 0 or -1.
+ */
+int cap_write_finished(const struct cap_tracker *tr, uint32_t call, uint32_t stream,
+                       const char *reason, FILE *f)
+{
+    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12);
+    json_t *o;
+    int rc;
+
+    if (call != CAP_NONE) {
+        const struct cap_call *c = &tr->calls[call];
+        json_t *st = json_array();
+
+        o = call_json(tr, c, NULL);
+        for (uint32_t i = 0; i < c->nstreams; i++)
+            json_array_append_new(st, stream_json(tr, &tr->streams[c->streams[i]]));
+        json_object_set_new(o, "streams", st);
+    } else {
+        o = json_object();
+        json_object_set_new(o, "stream", stream_json(tr, &tr->streams[stream]));
+    }
+    json_object_set_new(o, "finished", json_string(reason));
+    rc = json_dumpf(o, f, flags) != 0 || fputc('\n', f) == EOF ? -1 : 0;
+    json_decref(o);
+    return rc;
 }
 
 int vox_capture_write_json(const struct vox_capture *cap, FILE *f)
@@ -300,6 +354,8 @@ int vox_capture_write_calls_csv(const struct vox_capture *cap, FILE *f)
     for (size_t i = 0; i < tr->ncalls; i++) {
         const struct cap_call *c = &tr->calls[i];
 
+        if (c->gone)
+            continue;
         csv_field(f, c->call_id);
         fputc(',', f);
         csv_field(f, c->from);
@@ -328,6 +384,8 @@ int vox_capture_write_streams_csv(const struct vox_capture *cap, FILE *f)
         struct vox_rtpstats_result r;
         char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 
+        if (s->gone)
+            continue;
         vox_rtpstats_result(&s->st, &r);
         addr_text(s->tuple.src, s->tuple.family, src, sizeof src);
         addr_text(s->tuple.dst, s->tuple.family, dst, sizeof dst);

@@ -67,6 +67,10 @@ struct cap_call {
     uint64_t first_ns, last_ns, invite_ns, ringing_ns, answer_ns, end_ns;
     uint32_t *streams; /* indices into cap_tracker.streams */
     uint32_t nstreams, cap_streams;
+    uint32_t *endpoints; /* indices into cap_tracker.endpoints its SDPs announced */
+    uint32_t nendpoints, cap_endpoints;
+    bool gone; /* finished and removed: the slot waits for reuse */
+    uint32_t next_free;
 };
 
 /* What a packet touches comes first: the key, the call, the byte count and the statistics fill
@@ -78,6 +82,8 @@ struct cap_stream {
     uint64_t bytes;
     struct vox_rtpstats st;
     uint8_t pt;
+    bool gone; /* finished and removed (its tuple zeroed: no packet matches it) */
+    uint32_t next_free;
     char codec[CAP_CODEC_NAME_MAX];
     uint32_t clock_hz;
     enum vox_rtpstats_codec codec_id;
@@ -90,6 +96,8 @@ struct cap_endpoint {
     uint8_t family;
     uint8_t npt;
     uint8_t rtcp; /* 1: the RTCP address of the media line (port + 1, or a=rtcp) */
+    bool gone;
+    uint32_t next_free;
     uint32_t call;
     uint8_t pt[CAP_ENDPOINT_CODECS];
     uint32_t clock_hz[CAP_ENDPOINT_CODECS];
@@ -110,6 +118,18 @@ struct cap_index {
     size_t used;
 };
 
+/* Slots of finished entries, reused before the arrays grow: a stack linked through the
+ * entries' own `next_free` (nothing to allocate when an entry goes). */
+struct cap_free {
+    uint32_t head; /* valid when n > 0 */
+    size_t n;
+};
+
+/*
+ * The tracked calls, streams and SDP addresses. ncalls, nstreams and nendpoints are the arrays'
+ * high-water marks: with eviction (cap_tracker_evict) some entries below them are `gone`, and
+ * their slots are listed in the free stacks.
+ */
 struct cap_tracker {
     struct cap_call *calls;
     size_t ncalls, cap_calls;
@@ -117,6 +137,7 @@ struct cap_tracker {
     size_t nstreams, cap_streams;
     struct cap_endpoint *endpoints;
     size_t nendpoints, cap_endpoints;
+    struct cap_free free_calls, free_streams, free_endpoints;
     struct cap_index call_index, stream_index, endpoint_index;
     uint64_t max_calls, max_streams;
     int rtp_heuristic;
@@ -176,6 +197,30 @@ int cap_track_udp(struct cap_tracker *tr, const struct vox_cap_tuple *t, const u
 /* Bytes held by the tracker's tables. */
 size_t cap_tracker_bytes(const struct cap_tracker *tr);
 
+/*
+ * Finished entries, handed to `done` and then removed (their slots are reused): calls that
+ * ended (BYE, CANCEL, a final failure) and have been quiet for `linger_ns`, calls quiet for
+ * `idle_ns` whatever their state (a lost BYE), with their streams; and streams of no call quiet
+ * for `idle_ns`. Quiet: no SIP message and no RTP packet of the call since. `now_ns` is the
+ * capture's clock; UINT64_MAX with 0 and 0 finishes everything ("end"). `done` gets the call
+ * (stream CAP_NONE) or the lone stream (call CAP_NONE) and the reason: "ended", "idle" or "end".
+ * Returns how many calls and lone streams were finished.
+ */
+typedef void (*cap_done_fn)(void *user, const struct cap_tracker *tr, uint32_t call,
+                            uint32_t stream, const char *reason);
+size_t cap_tracker_evict(struct cap_tracker *tr, uint64_t now_ns, uint64_t linger_ns,
+                         uint64_t idle_ns, cap_done_fn done, void *user);
+
+/* Calls and streams in the tables now (not gone). */
+static inline size_t cap_tracker_calls(const struct cap_tracker *tr)
+{
+    return tr->ncalls - tr->free_calls.n;
+}
+static inline size_t cap_tracker_streams(const struct cap_tracker *tr)
+{
+    return tr->nstreams - tr->free_streams.n;
+}
+
 /* ---- the engine (capture.c; read by capture_out.c) ---- */
 
 /* What a pending entry holds. */
@@ -207,6 +252,9 @@ struct cap_batch {
     uint8_t *arena;
     size_t arena_used, arena_cap;
     uint64_t first_ns; /* batch latency: when its first packet was read (see capture.h) */
+    uint64_t now_ns;   /* the capture's clock at its end: its last packet's time (live and
+                        * silent: the wall clock), for finishing calls; 0: none */
+    bool timed;        /* counts in the batch latencies (a silent live batch does not) */
 };
 
 #define CAP_PIPE_DEPTH 8 /* batches between the reader and the analyser */
@@ -244,18 +292,25 @@ struct vox_capture {
     struct cap_batch batches[CAP_PIPE_DEPTH];
     unsigned nbatches;
     size_t cap_pend;
-    struct cap_batch *fill;         /* the reader's */
-    uint64_t reader_oom, udp_empty; /* the reader's own counters, folded into the stats */
-    struct vox_gpu_pkt *gpkts;      /* the analyser's */
+    struct cap_batch *fill; /* the reader's */
+    uint64_t run_ns, cpu_ns, last_end_ns;
+    /* the analyser's: the matcher's batch, the finished calls, the batch latencies */
+    alignas(64) struct vox_gpu_pkt *gpkts;
     uint8_t *gclass;
-    /* timing (vox_capture_timing) */
-    uint64_t run_ns, cpu_ns, batches_done, batch_max_ns, last_end_ns;
+    FILE *finished; /* cfg.finished_path */
+    uint64_t linger_ns, idle_ns, last_finish_ns;
+    uint64_t batches_done, batch_max_ns;
     uint64_t batch_hist[CAP_LAT_BUCKETS];
 };
 
 /* The analysis of a batch (capture.c): its payloads classified and tracked in arrival order;
  * the batch is then empty. */
 void cap_analyse(struct vox_capture *cap, struct cap_batch *b);
+
+/* Writes a finished call (with its streams) or lone stream as one JSON line (capture_out.c);
+ * 0 or -1. */
+int cap_write_finished(const struct cap_tracker *tr, uint32_t call, uint32_t stream,
+                       const char *reason, FILE *f);
 
 /* Counts a batch's latency, from `first_ns` to `end_ns` (one thread at a time). */
 void cap_batch_done(struct vox_capture *cap, uint64_t first_ns, uint64_t end_ns);

@@ -100,13 +100,16 @@ static void analyser_run(void *arg)
 
     for (;;) {
         struct cap_batch *b;
+        bool timed;
 
         pipe_wait(p, analyser_may_go, head, &p->analyser_sleeps, &p->analyser_cv);
         if (atomic_load(&p->tail) == head)
             break; /* done, and nothing left */
         b = &cap->batches[head % CAP_PIPE_DEPTH];
+        timed = b->timed;
         cap_analyse(cap, b);
-        cap_batch_done(cap, b->first_ns, vox_clock_ns());
+        if (timed)
+            cap_batch_done(cap, b->first_ns, vox_clock_ns());
         atomic_store(&p->head, ++head);
         pipe_wake(p, &p->reader_sleeps, &p->reader_cv);
     }

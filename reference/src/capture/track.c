@@ -80,6 +80,42 @@ static int index_reserve(struct cap_index *ix)
     return 0;
 }
 
+/* Removes entry `idx` (key hash `h`), shifting the probe run back over its slot (linear probing
+ * needs no tombstones: a later entry moves up when its home slot is not between the hole and
+ * itself). */
+static void index_del(struct cap_index *ix, uint64_t h, uint32_t idx)
+{
+    size_t i = h & ix->mask, j;
+
+    while (ix->slot[i].idx != idx) {
+        if (ix->slot[i].idx == CAP_NONE)
+            return; /* not there: nothing to do */
+        i = (i + 1) & ix->mask;
+    }
+    for (j = i;;) {
+        size_t home;
+
+        j = (j + 1) & ix->mask;
+        if (ix->slot[j].idx == CAP_NONE)
+            break;
+        home = ix->slot[j].hash & ix->mask;
+        /* may slot j's entry move to the hole at i? only if its home is not in (i, j] */
+        if (i <= j ? home <= i || home > j : home <= i && home > j) {
+            ix->slot[i] = ix->slot[j];
+            i = j;
+        }
+    }
+    ix->slot[i].idx = CAP_NONE;
+    ix->used--;
+}
+
+static void free_push(struct cap_free *f, uint32_t *next_free, uint32_t v)
+{
+    *next_free = f->head;
+    f->head = v;
+    f->n++;
+}
+
 /* Grows an array of `size`-byte entries to hold one more. */
 static int grow(void *arrayp, size_t *cap, size_t n, size_t size)
 {
@@ -155,8 +191,10 @@ int cap_tracker_init(struct cap_tracker *tr, const struct vox_capture_config *cf
 
 void cap_tracker_free(struct cap_tracker *tr)
 {
-    for (size_t i = 0; i < tr->ncalls; i++)
+    for (size_t i = 0; i < tr->ncalls; i++) {
         free(tr->calls[i].streams);
+        free(tr->calls[i].endpoints);
+    }
     free(tr->calls);
     free(tr->streams);
     free(tr->endpoints);
@@ -174,7 +212,7 @@ size_t cap_tracker_bytes(const struct cap_tracker *tr)
     b += (tr->call_index.mask + 1 + tr->stream_index.mask + 1 + tr->endpoint_index.mask + 1) *
          sizeof(struct cap_slot);
     for (size_t i = 0; i < tr->ncalls; i++)
-        b += tr->calls[i].cap_streams * sizeof(uint32_t);
+        b += (tr->calls[i].cap_streams + tr->calls[i].cap_endpoints) * sizeof(uint32_t);
     return b;
 }
 
@@ -202,12 +240,19 @@ static uint32_t call_find_or_add(struct cap_tracker *tr, struct vox_str cid, uin
         if (ix->slot[i].hash == h && strncmp(k->call_id, cid.p, len) == 0 && k->call_id[len] == 0)
             return ix->slot[i].idx;
     }
-    if ((tr->max_calls && tr->ncalls >= tr->max_calls) || tr->ncalls >= CAP_NONE - 1 ||
-        grow(&tr->calls, &tr->cap_calls, tr->ncalls, sizeof *tr->calls) || index_reserve(ix)) {
+    if ((tr->max_calls && cap_tracker_calls(tr) >= tr->max_calls) || index_reserve(ix) ||
+        (!tr->free_calls.n && (tr->ncalls >= CAP_NONE - 1 ||
+                               grow(&tr->calls, &tr->cap_calls, tr->ncalls, sizeof *tr->calls)))) {
         tr->stats->calls_dropped++;
         return CAP_NONE;
     }
-    n = (uint32_t)tr->ncalls++;
+    if (tr->free_calls.n) {
+        n = tr->free_calls.head;
+        tr->free_calls.head = tr->calls[n].next_free;
+        tr->free_calls.n--;
+    } else {
+        n = (uint32_t)tr->ncalls++;
+    }
     c = &tr->calls[n];
     memset(c, 0, sizeof *c);
     copy_view(c->call_id, CAP_CALL_ID_MAX, cid);
@@ -263,16 +308,39 @@ static uint32_t endpoint_find(const struct cap_tracker *tr, const uint8_t addr[1
 static struct cap_endpoint *endpoint_set(struct cap_tracker *tr, const uint8_t addr[16],
                                          uint8_t family, uint16_t port, uint32_t call, int rtcp)
 {
-    uint32_t n = endpoint_find(tr, addr, port);
+    uint32_t n = endpoint_find(tr, addr, port), prev = CAP_NONE;
+    struct cap_call *c = &tr->calls[call];
     struct cap_endpoint *e;
 
     if (n == CAP_NONE) {
-        if (tr->nendpoints >= CAP_NONE - 1 ||
-            grow(&tr->endpoints, &tr->cap_endpoints, tr->nendpoints, sizeof *tr->endpoints) ||
-            index_reserve(&tr->endpoint_index))
+        if (index_reserve(&tr->endpoint_index) ||
+            (!tr->free_endpoints.n &&
+             (tr->nendpoints >= CAP_NONE - 1 ||
+              grow(&tr->endpoints, &tr->cap_endpoints, tr->nendpoints, sizeof *tr->endpoints))))
             return NULL;
-        n = (uint32_t)tr->nendpoints++;
+        if (tr->free_endpoints.n) {
+            n = tr->free_endpoints.head;
+            tr->free_endpoints.head = tr->endpoints[n].next_free;
+            tr->free_endpoints.n--;
+        } else {
+            n = (uint32_t)tr->nendpoints++;
+        }
         index_put(&tr->endpoint_index, endpoint_hash(addr, port), n);
+    } else {
+        prev = tr->endpoints[n].call;
+    }
+    /* The call lists the addresses it announced, to let them go with it. */
+    if (prev != call) {
+        if (c->nendpoints == c->cap_endpoints) {
+            uint32_t ncap = c->cap_endpoints ? c->cap_endpoints * 2 : 4;
+            uint32_t *p = realloc(c->endpoints, ncap * sizeof *p);
+
+            if (!p)
+                return NULL;
+            c->endpoints = p;
+            c->cap_endpoints = ncap;
+        }
+        c->endpoints[c->nendpoints++] = n;
     }
     e = &tr->endpoints[n];
     memset(e, 0, sizeof *e);
@@ -493,16 +561,20 @@ static uint32_t stream_add(struct cap_tracker *tr, const struct vox_cap_tuple *t
                            uint8_t pt, const struct cap_endpoint *e, uint64_t h)
 {
     struct cap_stream *s;
-    uint32_t n;
+    uint32_t n, next_free;
 
-    if ((tr->max_streams && tr->nstreams >= tr->max_streams) || tr->nstreams >= CAP_NONE - 1 ||
-        grow(&tr->streams, &tr->cap_streams, tr->nstreams, sizeof *tr->streams) ||
-        index_reserve(&tr->stream_index)) {
+    if ((tr->max_streams && cap_tracker_streams(tr) >= tr->max_streams) ||
+        index_reserve(&tr->stream_index) ||
+        (!tr->free_streams.n &&
+         (tr->nstreams >= CAP_NONE - 1 ||
+          grow(&tr->streams, &tr->cap_streams, tr->nstreams, sizeof *tr->streams)))) {
         tr->stats->streams_dropped++;
         return CAP_NONE;
     }
-    n = (uint32_t)tr->nstreams;
+    /* a free slot, or the next one: taken below once nothing can fail */
+    n = tr->free_streams.n ? tr->free_streams.head : (uint32_t)tr->nstreams;
     s = &tr->streams[n];
+    next_free = n < tr->nstreams ? s->next_free : CAP_NONE;
     memset(s, 0, sizeof *s);
     s->tuple = *t;
     s->ssrc = ssrc;
@@ -516,6 +588,9 @@ static uint32_t stream_add(struct cap_tracker *tr, const struct vox_cap_tuple *t
             snprintf(s->codec, sizeof s->codec, "%s", e->codec[i]);
         }
     if (s->call != CAP_NONE && call_add_stream(&tr->calls[s->call], n)) {
+        memset(&s->tuple, 0, sizeof s->tuple); /* a free slot again: matches no packet */
+        s->gone = true;
+        s->next_free = next_free;
         tr->stats->streams_dropped++;
         return CAP_NONE;
     }
@@ -529,7 +604,12 @@ static uint32_t stream_add(struct cap_tracker *tr, const struct vox_cap_tuple *t
             vox_rtpstats_set_event_pt(&s->st, e->pt[i]);
             break;
         }
-    tr->nstreams++;
+    if (n == tr->nstreams) {
+        tr->nstreams++;
+    } else {
+        tr->free_streams.head = next_free;
+        tr->free_streams.n--;
+    }
     index_put(&tr->stream_index, h, n);
     tr->stats->streams++;
     return n;
@@ -639,4 +719,94 @@ int cap_track_udp(struct cap_tracker *tr, const struct vox_cap_tuple *t, const u
     if (!cap_rtp_shaped(p, len))
         return 0;
     return cap_track_rtp(tr, t, p, len, ts_ns, cap_stream_hash(t, rd32(p + 8)), CAP_NONE, call);
+}
+
+/* ---- eviction -------------------------------------------------------------------------------- */
+
+/* The capture time of the stream's latest packet (0: none yet). */
+static uint64_t stream_last_ns(const struct cap_tracker *tr, const struct cap_stream *s)
+{
+    return s->st.packets ? tr->origin_ns + s->st.last_ns : 0;
+}
+
+/* Removes stream n from the index and frees its slot. */
+static void stream_remove(struct cap_tracker *tr, uint32_t n)
+{
+    struct cap_stream *s = &tr->streams[n];
+
+    index_del(&tr->stream_index, cap_stream_hash(&s->tuple, s->ssrc), n);
+    memset(&s->tuple, 0, sizeof s->tuple);
+    s->gone = true;
+    free_push(&tr->free_streams, &s->next_free, n);
+}
+
+static void call_remove(struct cap_tracker *tr, uint32_t n)
+{
+    struct cap_call *c = &tr->calls[n];
+
+    for (uint32_t i = 0; i < c->nstreams; i++)
+        stream_remove(tr, c->streams[i]);
+    for (uint32_t i = 0; i < c->nendpoints; i++) {
+        struct cap_endpoint *e = &tr->endpoints[c->endpoints[i]];
+
+        if (e->gone || e->call != n)
+            continue; /* taken over by a later call's SDP */
+        index_del(&tr->endpoint_index, endpoint_hash(e->addr, e->port), c->endpoints[i]);
+        e->gone = true;
+        e->call = CAP_NONE;
+        free_push(&tr->free_endpoints, &e->next_free, c->endpoints[i]);
+    }
+    index_del(&tr->call_index, c->id_hash, n);
+    free(c->streams);
+    free(c->endpoints);
+    c->streams = c->endpoints = NULL;
+    c->nstreams = c->cap_streams = c->nendpoints = c->cap_endpoints = 0;
+    c->gone = true;
+    free_push(&tr->free_calls, &c->next_free, n);
+}
+
+size_t cap_tracker_evict(struct cap_tracker *tr, uint64_t now_ns, uint64_t linger_ns,
+                         uint64_t idle_ns, cap_done_fn done, void *user)
+{
+    int all = now_ns == UINT64_MAX;
+    size_t finished = 0;
+
+    for (uint32_t n = 0; n < tr->ncalls; n++) {
+        const struct cap_call *c = &tr->calls[n];
+        uint64_t last = c->last_ns;
+        int ended = c->state == CAP_CALL_ENDED || c->state == CAP_CALL_CANCELLED ||
+                    c->state == CAP_CALL_FAILED;
+        const char *why;
+
+        if (c->gone)
+            continue;
+        for (uint32_t i = 0; i < c->nstreams; i++) {
+            uint64_t l = stream_last_ns(tr, &tr->streams[c->streams[i]]);
+
+            if (l > last)
+                last = l;
+        }
+        if (all)
+            why = "end";
+        else if (now_ns > last && now_ns - last > idle_ns)
+            why = "idle";
+        else if (ended && now_ns > last && now_ns - last > linger_ns)
+            why = "ended";
+        else
+            continue;
+        done(user, tr, n, CAP_NONE, why);
+        call_remove(tr, n);
+        finished++;
+    }
+    for (uint32_t n = 0; n < tr->nstreams; n++) {
+        const struct cap_stream *s = &tr->streams[n];
+        uint64_t last = stream_last_ns(tr, s);
+
+        if (s->gone || s->call != CAP_NONE || !(all || (now_ns > last && now_ns - last > idle_ns)))
+            continue;
+        done(user, tr, CAP_NONE, n, all ? "end" : "idle");
+        stream_remove(tr, n);
+        finished++;
+    }
+    return finished;
 }
