@@ -116,6 +116,21 @@ static void free_push(struct cap_free *f, uint32_t *next_free, uint32_t v)
     f->n++;
 }
 
+/* Room for one more in a call's list of indices (its streams, its SDP addresses). */
+static int list_reserve(uint32_t **v, uint32_t n, uint32_t *cap)
+{
+    if (n == *cap) {
+        uint32_t ncap = *cap ? *cap * 2 : 4;
+        uint32_t *p = realloc(*v, ncap * sizeof *p);
+
+        if (!p)
+            return VOX_ENOMEM;
+        *v = p;
+        *cap = ncap;
+    }
+    return 0;
+}
+
 /* Grows an array of `size`-byte entries to hold one more. */
 static int grow(void *arrayp, size_t *cap, size_t n, size_t size)
 {
@@ -312,6 +327,10 @@ static struct cap_endpoint *endpoint_set(struct cap_tracker *tr, const uint8_t a
     struct cap_call *c = &tr->calls[call];
     struct cap_endpoint *e;
 
+    /* The call lists the addresses it announced, to let them go with it: room first, so that
+     * nothing fails once a slot is taken. */
+    if (list_reserve(&c->endpoints, c->nendpoints, &c->cap_endpoints))
+        return NULL;
     if (n == CAP_NONE) {
         if (index_reserve(&tr->endpoint_index) ||
             (!tr->free_endpoints.n &&
@@ -329,19 +348,8 @@ static struct cap_endpoint *endpoint_set(struct cap_tracker *tr, const uint8_t a
     } else {
         prev = tr->endpoints[n].call;
     }
-    /* The call lists the addresses it announced, to let them go with it. */
-    if (prev != call) {
-        if (c->nendpoints == c->cap_endpoints) {
-            uint32_t ncap = c->cap_endpoints ? c->cap_endpoints * 2 : 4;
-            uint32_t *p = realloc(c->endpoints, ncap * sizeof *p);
-
-            if (!p)
-                return NULL;
-            c->endpoints = p;
-            c->cap_endpoints = ncap;
-        }
+    if (prev != call)
         c->endpoints[c->nendpoints++] = n;
-    }
     e = &tr->endpoints[n];
     memset(e, 0, sizeof *e);
     memcpy(e->addr, addr, 16);
@@ -544,15 +552,8 @@ static inline uint32_t rd32(const uint8_t *p)
 
 static int call_add_stream(struct cap_call *c, uint32_t s)
 {
-    if (c->nstreams == c->cap_streams) {
-        uint32_t ncap = c->cap_streams ? c->cap_streams * 2 : 4;
-        uint32_t *p = realloc(c->streams, ncap * sizeof *p);
-
-        if (!p)
-            return VOX_ENOMEM;
-        c->streams = p;
-        c->cap_streams = ncap;
-    }
+    if (list_reserve(&c->streams, c->nstreams, &c->cap_streams))
+        return VOX_ENOMEM;
     c->streams[c->nstreams++] = s;
     return 0;
 }
