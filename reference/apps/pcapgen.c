@@ -88,6 +88,7 @@
 #include <pcap/pcap.h>
 
 #include "args.h"
+#include "draw.h"
 #include "vox/core.h"
 #include "vox/err.h"
 #include "vox/g711.h"
@@ -136,22 +137,7 @@ enum link { LINK_EN10MB, LINK_VLAN, LINK_SLL, LINK_SLL2, LINK_RAW };
 
 static const char *const link_names[] = {"en10mb", "vlan", "sll", "sll2", "raw"};
 
-/* ---- deterministic draws ------------------------------------------------------------------ */
-
-/* splitmix64's finaliser: a bijective 64-bit mix (the same as vox-rtpsend's). */
-static uint64_t mix64(uint64_t z)
-{
-    z += 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* The n-th draw of sequence `salt` of stream (or call) `id` under `seed`. */
-static uint64_t draw(uint64_t seed, uint64_t id, unsigned salt, uint64_t n)
-{
-    return mix64(mix64(mix64(seed) ^ (id << 8 | salt)) ^ n);
-}
+/* ---- deterministic draws (draw.h), and fmix32 ------------------------------------------- */
 
 /* murmur3's fmix32: a bijection of 32-bit integers (distinct streams, distinct SSRCs). */
 static uint32_t fmix32(uint32_t h)

@@ -53,6 +53,7 @@
 #include <speex/speex_resampler.h>
 
 #include "args.h"
+#include "draw.h"
 #include "vox/core.h"
 #include "vox/err.h"
 #include "vox/g711.h"
@@ -91,26 +92,8 @@ enum { EXIT_RUN_ERROR = 1, EXIT_USAGE = 2 };
 #define DTMF_PT_DEF   101
 #define DTMF_DIGITDEF 5
 
-/* Salts of draw(): one independent sequence per decision. */
+/* Salts of draw() (draw.h): one independent sequence per decision. */
 enum { SALT_SSRC = 1, SALT_SEQ, SALT_TS, SALT_LOSS, SALT_REORDER, SALT_JITTER };
-
-/* ---- deterministic draws ------------------------------------------------------------------ */
-
-/* splitmix64's finaliser: a bijective 64-bit mix. */
-static uint64_t mix64(uint64_t z)
-{
-    z += 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* The n-th draw of sequence `salt` of stream `stream` under `seed`. Loss drops packet n of
- * stream s when draw(seed, s, SALT_LOSS, n) % 1000000 < loss x 10000 (loss in percent). */
-static uint64_t draw(uint64_t seed, uint64_t stream, unsigned salt, uint64_t n)
-{
-    return mix64(mix64(mix64(seed) ^ (stream << 8 | salt)) ^ n);
-}
 
 /* ---- configuration -------------------------------------------------------------------------- */
 
