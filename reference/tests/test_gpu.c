@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "gpu/internal.h"
+#include "test_util.h"
 #include "vox/config.h"
 #include "vox/core.h"
 #include "vox/gpu.h"
@@ -31,12 +32,7 @@ static uint64_t rng_state;
 
 static uint64_t rnd(void)
 {
-    /* splitmix64: a fixed seed per test, so a failure reproduces */
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return vox_test_splitmix(&rng_state);
 }
 
 static uint32_t rnd_below(uint32_t n)
@@ -112,21 +108,6 @@ static void batch_free(struct batch *b)
 {
     batch_clear(b);
     free(b);
-}
-
-/* Copies s into out with every "\n" turned into CRLF; returns the length. */
-static size_t crlf(const char *s, char *out, size_t cap)
-{
-    size_t n = 0;
-
-    for (; *s; s++) {
-        assert_true(n + 3 <= cap);
-        if (*s == '\n')
-            out[n++] = '\r';
-        out[n++] = *s;
-    }
-    out[n] = 0;
-    return n;
 }
 
 /* Prints a packet's first bytes with escapes, for failure messages. */
@@ -475,7 +456,7 @@ static void call_id_cases(void **st)
         size_t n;
 
         if (c->crlf) {
-            n = crlf(c->msg, msg, 4096);
+            n = vox_test_crlf(c->msg, msg, 4096);
         } else {
             n = strlen(c->msg);
             memcpy(msg, c->msg, n + 1);
@@ -549,7 +530,7 @@ static size_t siprec_invite(char *out, size_t cap)
         "</recording>\n"
         "--foobar--\n";
 
-    return crlf(text, out, cap);
+    return vox_test_crlf(text, out, cap);
 }
 
 static void siprec_invite_1400(void **st)
@@ -890,7 +871,7 @@ static size_t random_packet(uint8_t *out, size_t cap)
         const char *t = templates[rnd_below(4)];
         char buf[2048];
 
-        n = rnd_below(2) ? crlf(t, buf, sizeof(buf)) : strlen(strcpy(buf, t));
+        n = rnd_below(2) ? vox_test_crlf(t, buf, sizeof(buf)) : strlen(strcpy(buf, t));
         memcpy(out, buf, n);
         for (edits = rnd_below(7); edits > 0; edits--) {
             uint32_t op = rnd_below(5), at = rnd_below((uint32_t)n + 1);

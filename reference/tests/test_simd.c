@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "test_util.h"
 #include "vox/simd.h"
 
 /* The levels this CPU runs, scalar first; every kernel of each is compared with scalar. */
@@ -32,12 +33,7 @@ static uint64_t rng_state;
 
 static uint64_t rnd(void)
 {
-    /* splitmix64: a fixed seed per test, so a failure reproduces */
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return vox_test_splitmix(&rng_state);
 }
 
 static void seed(uint64_t s)

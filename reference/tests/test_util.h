@@ -3,6 +3,7 @@
 #ifndef VOX_TEST_UTIL_H
 #define VOX_TEST_UTIL_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +32,16 @@ static inline size_t vox_test_read_file(const char *path, void *buf, size_t cap)
         n = cap + 1;
     fclose(f);
     return n;
+}
+
+/* The next number of a splitmix64 sequence: a fixed seed per test, so a failure reproduces. */
+static inline uint64_t vox_test_splitmix(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
 }
 
 /* Copies `s` into out (capacity cap) with every "\n" turned into CRLF, as SIP and SDP travel;
