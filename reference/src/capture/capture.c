@@ -399,8 +399,7 @@ static void pend_udp(struct vox_capture *cap, const struct vox_cap_pkt *pk, uint
         pd->off = 0;
         /* the header is all the tracker reads of an RTP packet */
         memcpy(pd->hdr, p, sizeof pd->hdr);
-        pd->h = cap_stream_hash(&pk->tuple, (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 |
-                                                (uint32_t)p[10] << 8 | p[11]);
+        pd->h = cap_rtp_hash(&pk->tuple, p);
         /* with one thread, the slot is asked for now, a whole batch ahead; the analyser
          * thread asks for it itself (the reader may not read the tracker's tables) */
         if (!cap->pipe)

@@ -163,8 +163,8 @@ static inline int cap_rtp_shaped(const uint8_t *p, size_t len_bytes)
     return len_bytes >= 12 && (p[0] >> 6) == 2 && !(p[1] >= 192 && p[1] <= 223);
 }
 
-/* The stream index's key of an RTP packet: its tuple and SSRC. */
-uint64_t cap_stream_hash(const struct vox_cap_tuple *t, uint32_t ssrc);
+/* The stream index's key of an RTP packet: its tuple and the SSRC of its fixed header. */
+uint64_t cap_rtp_hash(const struct vox_cap_tuple *t, const uint8_t hdr[12]);
 
 /*
  * The hot path in two steps, so that the cache misses of a batch's packets overlap instead of
@@ -236,7 +236,7 @@ struct cap_pending {
     struct vox_cap_tuple tuple;
     uint64_t ts_ns;
     uint32_t off, len; /* in the batch arena (RTP-shaped: off unused) */
-    uint64_t h;        /* RTP-shaped: cap_stream_hash */
+    uint64_t h;        /* RTP-shaped: cap_rtp_hash */
     uint32_t hint;     /* RTP-shaped: cap_stream_candidate; UDP: the position in gpkts */
     uint8_t kind;      /* enum cap_pend_kind */
     uint8_t hdr[12];   /* RTP-shaped: the fixed header */

@@ -164,7 +164,7 @@ static uint64_t hash_bytes(const void *data, size_t len, uint64_t h)
     return h;
 }
 
-uint64_t cap_stream_hash(const struct vox_cap_tuple *t, uint32_t ssrc)
+static uint64_t stream_hash(const struct vox_cap_tuple *t, uint32_t ssrc)
 {
     uint64_t h = vox_cap_tuple_hash(t) ^ ssrc;
 
@@ -633,6 +633,11 @@ static void stream_packet(struct cap_tracker *tr, uint32_t n, const uint8_t *p, 
                         (p[1] & 0x80) != 0, payload);
 }
 
+uint64_t cap_rtp_hash(const struct vox_cap_tuple *t, const uint8_t hdr[12])
+{
+    return stream_hash(t, rd32(hdr + 8));
+}
+
 /* The stream of (t, ssrc), or CAP_NONE. */
 static uint32_t stream_find(const struct cap_tracker *tr, const struct vox_cap_tuple *t,
                             uint32_t ssrc, uint64_t h)
@@ -719,7 +724,7 @@ int cap_track_udp(struct cap_tracker *tr, const struct vox_cap_tuple *t, const u
     }
     if (!cap_rtp_shaped(p, len))
         return 0;
-    return cap_track_rtp(tr, t, p, len, ts_ns, cap_stream_hash(t, rd32(p + 8)), CAP_NONE, call);
+    return cap_track_rtp(tr, t, p, len, ts_ns, cap_rtp_hash(t, p), CAP_NONE, call);
 }
 
 /* ---- eviction -------------------------------------------------------------------------------- */
@@ -735,7 +740,7 @@ static void stream_remove(struct cap_tracker *tr, uint32_t n)
 {
     struct cap_stream *s = &tr->streams[n];
 
-    index_del(&tr->stream_index, cap_stream_hash(&s->tuple, s->ssrc), n);
+    index_del(&tr->stream_index, stream_hash(&s->tuple, s->ssrc), n);
     memset(&s->tuple, 0, sizeof s->tuple);
     s->gone = true;
     free_push(&tr->free_streams, &s->next_free, n);
