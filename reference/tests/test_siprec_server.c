@@ -25,7 +25,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "siprec/internal.h" /* srs_closers_hold */
+#include "siprec/internal.h" /* srs_closers_hold, srs_files_hold */
 #include "test_util.h"
 #include "vox/core.h"
 #include "vox/g711.h"
@@ -892,6 +892,9 @@ static int http_get(unsigned port, const char *path, char *out, size_t cap)
     size_t n = 0;
     int status = 0;
 
+    /* a server that never answers fails the test (status 0), not hangs it */
+    struct timeval tv = {10, 0};
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
     snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
     assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
@@ -941,10 +944,10 @@ static void test_http_api(void **state)
     assert_non_null(strstr(page, "\nvox_siprec_setup_seconds_bucket{le=\"0.0001\"} "));
     assert_non_null(strstr(page, "\nvox_siprec_setup_seconds_bucket{le=\"+Inf\"} 1\n"));
     assert_non_null(strstr(page, "\nvox_siprec_setup_seconds_count 1\n"));
-    /* the ACK travels on its own: wait (bounded) until the server has taken it */
+    /* the ACK travels on its own, and a closer makes the files: wait (bounded) for both */
     for (int i = 0; i < 100; i++) {
         assert_int_equal(http_get(sv.http_port, "/api/sessions", page, sizeof(page)), 200);
-        if (strstr(page, "\"state\":\"confirmed\""))
+        if (strstr(page, "\"state\":\"confirmed\"") && strstr(page, "\"streams\":[{\"label\":"))
             break;
         struct timespec ts = {0, 20 * 1000000};
         nanosleep(&ts, NULL);
@@ -966,6 +969,96 @@ static void test_http_api(void **state)
     assert_int_equal(bye(&c, "api@test", 2, tag), 200);
     client_close(&c);
     srv_stop(&sv);
+    rm_dir(sv.dir);
+}
+
+/* How many threads wait at the files gate (srs_files_hold), read under the closers' lock. */
+static unsigned files_waiting(struct srv *sv)
+{
+    pthread_mutex_lock(&sv->srs->timeout_lock);
+    unsigned n = sv->srs->files_waiting;
+    pthread_mutex_unlock(&sv->srs->timeout_lock);
+    return n;
+}
+
+/* While a call's files are being made (held at the gate, the session unlocked), the SIP loop,
+ * the ACK and the HTTP API go on; a re-INVITE, which changes the recording, waits for the files
+ * and then reaches them. Before, the closer held the session's lock through the disk, and the
+ * API (like the 200's retransmission timer on the SIP loop) waited for it. */
+static void test_requests_while_files_are_made(void **state)
+{
+    (void)state;
+    struct srv sv;
+    struct client c, c2;
+    char resp[16384], msg[16384], body[8192], hold[8192], tag[64], tag2[64], page[16384];
+    size_t blen, hlen, len;
+    unsigned channels;
+
+    srv_start(&sv, NULL);
+    srs_files_hold(sv.srs, true);
+    blen = siprec_body(body, sizeof(body), "sendonly", 40002);
+    hlen = siprec_body(hold, sizeof(hold), "inactive", 40002);
+    client_open(&c, sv.sip_port, false);
+    len = request(msg, sizeof(msg), &c, "INVITE", "making@test", 1, "m1", "", SIPREC_HDRS,
+                  MULTIPART, body, blen);
+    client_send(&c, msg, len);
+    assert_int_equal(client_response(&c, resp, sizeof(resp), 200, 3000), 200);
+    to_tag_of(resp, tag, sizeof(tag));
+    ack(&c, "making@test", 1, tag);
+    for (int i = 0; i < 300 && files_waiting(&sv) == 0; i++) {
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(files_waiting(&sv), 1);
+
+    /* the API answers, and the worker took the session's lock for the ACK */
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(http_get(sv.http_port, "/api/sessions", page, sizeof(page)), 200);
+        if (strstr(page, "\"state\":\"confirmed\""))
+            break;
+        struct timespec ts = {0, 20 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_non_null(strstr(page, "\"state\":\"confirmed\""));
+    assert_non_null(strstr(page, "\"streams\":[]"));
+    /* so does a new call: its 200 does not wait for the first call's files */
+    client_open(&c2, sv.sip_port, true);
+    len = request(msg, sizeof(msg), &c2, "INVITE", "second@test", 1, "s1", "", SIPREC_HDRS,
+                  MULTIPART, body, blen);
+    client_send(&c2, msg, len);
+    assert_int_equal(client_response(&c2, resp, sizeof(resp), 200, 3000), 200);
+    to_tag_of(resp, tag2, sizeof(tag2));
+    ack(&c2, "second@test", 1, tag2);
+
+    /* a hold changes the recording: no answer while the files are held, then the hold */
+    len = request(msg, sizeof(msg), &c, "INVITE", "making@test", 2, "m2", tag, SIPREC_HDRS,
+                  MULTIPART, hold, hlen);
+    client_send(&c, msg, len);
+    assert_int_equal(client_response(&c, resp, sizeof(resp), 200, 300), 0);
+    srs_files_hold(sv.srs, false);
+    assert_int_equal(client_response(&c, resp, sizeof(resp), 200, 3000), 200);
+    assert_non_null(strstr(resp, "a=inactive"));
+    ack(&c, "making@test", 2, tag);
+    assert_int_equal(bye(&c, "making@test", 3, tag), 200);
+    assert_int_equal(bye(&c2, "second@test", 2, tag2), 200);
+    client_close(&c);
+    client_close(&c2);
+    srv_stop(&sv);
+
+    json_t *streams, *j = load_bye_session(&sv, "making@test", 0, &streams);
+    for (size_t k = 0; k < 2; k++) {
+        char name[128];
+
+        assert_string_equal(json_string_value(json_object_get(json_array_get(streams, k), "state")),
+                            "paused");
+        snprintf(name, sizeof(name), "making@test_%zu.wav", k + 1);
+        assert_true(wav_seconds(&sv, name, &channels) < 5);
+        assert_int_equal(channels, 1);
+    }
+    json_decref(j);
+    j = load_bye_session(&sv, "second@test", 0, &streams);
+    assert_int_equal(json_array_size(streams), 2);
+    json_decref(j);
     rm_dir(sv.dir);
 }
 
@@ -1047,6 +1140,7 @@ int main(void)
         cmocka_unit_test(test_media_timeout_sends_bye),
         cmocka_unit_test(test_recording_failure_after_answer),
         cmocka_unit_test(test_http_api),
+        cmocka_unit_test(test_requests_while_files_are_made),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -197,13 +197,15 @@ static void sessions(struct vox_srs *s, struct vox_http_response *r)
     for (size_t i = 0; i < n; i++) {
         struct srs_session *ss = list[i];
         pthread_mutex_lock(&ss->lock);
-        size_t nrs = ss->rec ? vox_rec_session_stats(ss->rec, rs, SRS_MAX_STREAMS) : 0;
+        /* while its files are being made, the recording is the maker's (open_pending) */
+        size_t nst = ss->opening ? 0 : ss->nstreams;
+        size_t nrs = nst && ss->rec ? vox_rec_session_stats(ss->rec, rs, SRS_MAX_STREAMS) : 0;
         vox_buf_printf(b, "%s{\"call_id\":", i ? "," : "");
         vox_buf_json_str(b, ss->call_id);
         vox_buf_printf(b, ",\"state\":\"%s\",\"started_unix_ms\":%llu,\"age_s\":%.1f,\"streams\":[",
                        state_name(ss->state), (unsigned long long)ss->created_unix_ms,
                        (double)(vox_clock_ns() - ss->created_ns) / 1e9);
-        for (size_t k = 0; k < ss->nstreams; k++) {
+        for (size_t k = 0; k < nst; k++) {
             const struct srs_stream *st = &ss->streams[k];
             vox_buf_printf(b, "%s{\"label\":", k ? "," : "");
             vox_buf_json_str(b, st->label);

@@ -143,6 +143,7 @@ void srs_session_unref(void *session)
     free(ss->last_answer);
     free(ss->meta);
     pending_drop(ss);
+    pthread_cond_destroy(&ss->opened);
     pthread_mutex_destroy(&ss->lock);
     vox_free(ss->srs->alloc, ss, sizeof(*ss));
 }
@@ -417,6 +418,14 @@ void srs_closers_hold(struct vox_srs *s, bool hold)
     pthread_mutex_unlock(&s->timeout_lock);
 }
 
+void srs_files_hold(struct vox_srs *s, bool hold)
+{
+    pthread_mutex_lock(&s->timeout_lock);
+    atomic_store(&s->files_held, hold);
+    pthread_cond_broadcast(&s->timeout_cv);
+    pthread_mutex_unlock(&s->timeout_lock);
+}
+
 void srs_closer_stop(struct vox_srs *s)
 {
     if (!s->nclosers)
@@ -424,6 +433,7 @@ void srs_closer_stop(struct vox_srs *s)
     pthread_mutex_lock(&s->timeout_lock);
     s->closer_stop = true;
     s->closers_held = false;
+    atomic_store(&s->files_held, false);
     pthread_cond_broadcast(&s->timeout_cv);
     pthread_mutex_unlock(&s->timeout_lock);
     while (s->nclosers)
@@ -809,48 +819,82 @@ static void offer_record(struct vox_srs *s, struct srs_session *ss, struct srs_o
     offer_release(s, os);
 }
 
-/* A new session's recording: its files, then the streams of its first offer (the offer's
- * second half, which releases `os`). Session lock held. Returns 0 or a negative code with
- * diag. */
-static int record_open(struct vox_srs *s, struct srs_session *ss, struct srs_offer_state *os,
-                       struct vox_diag *diag)
+static void log_started(struct vox_srs *s, const struct srs_session *ss)
 {
-    char *json = meta_json(ss);
+    srs_log(s, 1, "session %s started: %zu stream(s), metadata %s", ss->call_id, ss->nstreams,
+            ss->meta ? vox_rsmeta_dialect_name(ss->meta->dialect) : "none");
+}
+
+/* A new session's recording: its files, then the streams of its first offer (the offer's
+ * second half, which releases `os`). Session lock held, or `opening` set (open_pending).
+ * Returns 0 or a negative code with diag. */
+static int record_open(struct vox_srs *s, struct srs_session *ss, struct srs_offer_state *os,
+                       const char *json, struct vox_diag *diag)
+{
     struct vox_rec_session_config rcfg = {ss->call_id, ss->call_id, json, ss};
     int rc = vox_rec_session_open(s->rec, &rcfg, &ss->rec, diag);
 
-    free(json);
     if (rc < 0) {
         offer_release(s, os);
         return rc;
     }
     offer_record(s, ss, os);
-    srs_log(s, 1, "session %s started: %zu stream(s), metadata %s", ss->call_id, ss->nstreams,
-            ss->meta ? vox_rsmeta_dialect_name(ss->meta->dialect) : "none");
     return 0;
 }
 
-/* Makes the recording of an answered session whose files are still to be made, if it is one:
+/* Tests only (srs_files_hold): waits while the makers of files are held. */
+static void files_gate(struct vox_srs *s)
+{
+    pthread_mutex_lock(&s->timeout_lock);
+    s->files_waiting++;
+    while (atomic_load(&s->files_held) && !s->closer_stop)
+        pthread_cond_wait(&s->timeout_cv, &s->timeout_lock);
+    s->files_waiting--;
+    pthread_mutex_unlock(&s->timeout_lock);
+}
+
+/*
+ * Makes the recording of an answered session whose files are still to be made, if it is one:
  * a closer thread does it just after the 200, a request or an end that comes first does it
- * itself. When the files cannot be made the recorder hangs up, and its BYE says why. Session
- * lock held. */
+ * itself, and one that comes while it is being made waits for it. When the files cannot be
+ * made the recorder hangs up, and its BYE says why.
+ *
+ * Session lock held, and let go while the files are made: that blocks on the disk for
+ * milliseconds, and the SIP loop's timers and the workers' ACKs take this lock. Meanwhile
+ * `opening` keeps the recording's fields to this thread, and whatever needs them waits here.
+ */
 static void open_pending(struct vox_srs *s, struct srs_session *ss)
 {
-    struct srs_offer_state *os = ss->pending;
+    struct srs_offer_state *os;
     struct vox_diag diag = {0};
+    char *json;
     int rc;
 
+    while (ss->opening)
+        pthread_cond_wait(&ss->opened, &ss->lock);
+    os = ss->pending;
     if (!os)
         return;
     ss->pending = NULL;
-    rc = record_open(s, ss, os, &diag);
+    ss->opening = true;
+    json = meta_json(ss);
+    pthread_mutex_unlock(&ss->lock);
+    if (atomic_load_explicit(&s->files_held, memory_order_relaxed))
+        files_gate(s);
+    rc = record_open(s, ss, os, json, &diag);
+    free(json);
     free(os);
+    pthread_mutex_lock(&ss->lock);
+    ss->opening = false;
+    pthread_cond_broadcast(&ss->opened);
     if (rc < 0) {
         srs_log(s, 0, "session %s: cannot record: %s", ss->call_id,
                 diag.text[0] ? diag.text : vox_strerror(rc));
         mark_end(ss, "error", true);
         defer_push(s, ss);
+        return;
     }
+    log_started(s, ss);
 }
 
 /* A session freed with its recording never made (none is, see finish): its sockets and ports. */
@@ -883,6 +927,7 @@ static void apply_metadata(struct srs_session *ss, const struct vox_siprec_offer
 {
     if (!offer->has_meta)
         return;
+    open_pending(ss->srs, ss); /* the recording this metadata goes to */
     if (!ss->meta) {
         ss->meta = malloc(sizeof(*ss->meta));
         if (!ss->meta)
@@ -989,7 +1034,7 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
     struct vox_sdp *sdp = malloc(sizeof(*sdp));
     struct srs_session *ss = NULL;
     struct vox_diag diag = {{0}};
-    char answer[4096], tag[24];
+    char answer[4096], tag[24], *json;
     size_t answer_len = 0;
     struct vox_sip_via via;
     struct srs_offer_state os;
@@ -1035,6 +1080,7 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
     memset(ss, 0, sizeof(*ss));
     atomic_init(&ss->refs, 1); /* the map's */
     pthread_mutex_init(&ss->lock, NULL);
+    pthread_cond_init(&ss->opened, NULL);
     ss->srs = s;
     ss->state = SRS_PROCEEDING;
     copy_view(ss->call_id, sizeof(ss->call_id), call_id);
@@ -1127,7 +1173,10 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
         }
         /* no memory to hand the work over: it is done here */
     }
-    rc = record_open(s, ss, &os, &diag);
+    /* under the lock: a delayed answer, or no memory to hand the work over */
+    json = meta_json(ss);
+    rc = record_open(s, ss, &os, json, &diag);
+    free(json);
     if (rc < 0) {
         srs_log(s, 0, "session %s: cannot record: %s", ss->call_id,
                 diag.text[0] ? diag.text : vox_strerror(rc));
@@ -1140,6 +1189,7 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
         defer_push(s, ss);
         goto out;
     }
+    log_started(s, ss);
     if (s->cfg.answer_delay_ms) {
         /* prepare both outcomes now; the timer sends the 200, a CANCEL the 487 */
         char *keep = NULL;

@@ -116,6 +116,10 @@ struct srs_session {
     /* A new session's recording not made yet (its files and streams): made on a closer thread
      * just after the 200, or first by a request or an end that needs the recorder. */
     struct srs_offer_state *pending;
+    /* Set while a thread makes that recording with the lock let go (open_pending): until it is
+     * clear, rec, streams and nstreams are that thread's alone; `opened` is signalled then. */
+    bool opening;
+    pthread_cond_t opened;
     struct vox_rsmeta *meta; /* NULL when no metadata arrived */
     char end_reason[16];
 };
@@ -193,7 +197,9 @@ struct vox_srs {
     pthread_t closers[SRS_CLOSERS];                    /* run the queued work (srs_closer_main) */
     unsigned nclosers;                                 /* started */
     bool closer_stop;
-    bool closers_held; /* tests: the work queues and waits (srs_closers_hold) */
+    bool closers_held;      /* tests: the work queues and waits (srs_closers_hold) */
+    atomic_bool files_held; /* tests: makers of files wait, sessions unlocked (srs_files_hold) */
+    unsigned files_waiting; /* tests: how many wait so (timeout_lock) */
     struct srs_counters c;
     uint64_t start_ns;
     atomic_uint_fast64_t calls_window[16]; /* sessions started per second, ring by second */
@@ -220,6 +226,9 @@ void srs_closer_stop(struct vox_srs *s);
 /* For tests: while held, the closer threads leave the queued work alone (srs_closer_stop
  * releases them first), so a request can be made to come before its call's files. */
 void srs_closers_hold(struct vox_srs *s, bool hold);
+/* For tests: while held, a thread that makes a session's files waits just before it does so,
+ * with the session unlocked, counted in files_waiting (srs_closer_stop releases it too). */
+void srs_files_hold(struct vox_srs *s, bool hold);
 void srs_end_all(struct vox_srs *s);
 void srs_session_ref(void *session);
 void srs_session_unref(void *session);
