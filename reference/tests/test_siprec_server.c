@@ -1035,12 +1035,20 @@ static void test_requests_while_files_are_made(void **state)
                   MULTIPART, hold, hlen);
     client_send(&c, msg, len);
     assert_int_equal(client_response(&c, resp, sizeof(resp), 200, 300), 0);
+    /* it waits on a worker (SIP_INLINE), not on the SIP loop, which answers meanwhile */
+    len = request(msg, sizeof(msg), &c2, "OPTIONS", "ping@test", 1, "p1", "", "", NULL, "", 0);
+    client_send(&c2, msg, len);
+    assert_int_equal(client_response(&c2, resp, sizeof(resp), 200, 3000), 200);
     srs_files_hold(sv.srs, false);
     assert_int_equal(client_response(&c, resp, sizeof(resp), 200, 3000), 200);
     assert_non_null(strstr(resp, "a=inactive"));
     ack(&c, "making@test", 2, tag);
     assert_int_equal(bye(&c, "making@test", 3, tag), 200);
     assert_int_equal(bye(&c2, "second@test", 2, tag2), 200);
+    /* the re-INVITE alone went to the executor: 2 INVITEs, 3 ACKs, OPTIONS, 2 BYEs did not */
+    assert_int_equal(http_get(sv.http_port, "/metrics", page, sizeof(page)), 200);
+    assert_non_null(strstr(page, "\nvox_siprec_messages_handled_total{on=\"executor\"} 1\n"));
+    assert_non_null(strstr(page, "\nvox_siprec_messages_handled_total{on=\"loop\"} 8\n"));
     client_close(&c);
     client_close(&c2);
     srv_stop(&sv);
@@ -1058,6 +1066,31 @@ static void test_requests_while_files_are_made(void **state)
     json_decref(j);
     j = load_bye_session(&sv, "second@test", 0, &streams);
     assert_int_equal(json_array_size(streams), 2);
+    json_decref(j);
+    rm_dir(sv.dir);
+}
+
+/* SIP_INLINE=0: every message goes through the executor, and a call is recorded the same. */
+static void test_sip_on_executor(void **state)
+{
+    (void)state;
+    struct srv sv;
+    struct client c;
+    char resp[16384], tag[64], page[16384];
+    json_t *streams, *j;
+
+    srv_start(&sv, "SIP_INLINE=0", NULL);
+    client_open(&c, sv.sip_port, 0);
+    assert_int_equal(invite(&c, "exec@test", "x1", "sendonly", resp, sizeof(resp)), 200);
+    to_tag_of(resp, tag, sizeof(tag));
+    ack(&c, "exec@test", 1, tag);
+    assert_int_equal(bye(&c, "exec@test", 2, tag), 200);
+    assert_int_equal(http_get(sv.http_port, "/metrics", page, sizeof(page)), 200);
+    assert_non_null(strstr(page, "\nvox_siprec_messages_handled_total{on=\"executor\"} 3\n"));
+    assert_non_null(strstr(page, "\nvox_siprec_messages_handled_total{on=\"loop\"} 0\n"));
+    client_close(&c);
+    srv_stop(&sv);
+    j = load_bye_session(&sv, "exec@test", 0, &streams);
     json_decref(j);
     rm_dir(sv.dir);
 }
@@ -1141,6 +1174,7 @@ int main(void)
         cmocka_unit_test(test_recording_failure_after_answer),
         cmocka_unit_test(test_http_api),
         cmocka_unit_test(test_requests_while_files_are_made),
+        cmocka_unit_test(test_sip_on_executor),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);

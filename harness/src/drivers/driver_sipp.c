@@ -82,6 +82,7 @@ static const struct param_spec specs[] = {
     {"cache_ttl", "seconds >= 0", 0},
     {"shards", "a power of two >= 1", 1},
     {"workers", "threads >= 0 (0: one per CPU)", 0},
+    {"sip_inline", "0 or 1 (SIP on the loop thread, see docs/siprec.md)", 0},
     {"max_calls", "sessions >= 1", 1},
     {"recording_dir", "a directory (default: the repetition's own)", NAN},
     {"server_cpus", "a CPU list such as 0 or 0-3,6", NAN},
@@ -158,11 +159,12 @@ static int sipp_check(const struct vox_workload *w, struct vox_diag *diag)
         const struct param_spec *p = spec_of(w->params[i].name);
 
         if (!p) {
-            vox_diag_set(diag,
-                         "workload '%s' (sipp): unknown param '%s' (transport, rate, "
-                         "concurrency, calls, call_seconds, hold_seconds, media, cache_size, "
-                         "cache_ttl, shards, workers, max_calls, recording_dir, scenario)",
-                         w->id, w->params[i].name);
+            vox_diag_set(
+                diag,
+                "workload '%s' (sipp): unknown param '%s' (transport, rate, "
+                "concurrency, calls, call_seconds, hold_seconds, media, cache_size, "
+                "cache_ttl, shards, workers, sip_inline, max_calls, recording_dir, scenario)",
+                w->id, w->params[i].name);
             return VOX_EINVAL;
         }
         for (k = 0; k < w->params[i].nvalues; k++)
@@ -213,7 +215,7 @@ struct plan {
     unsigned calls;       /* -m */
     double call_s;        /* each call's length */
     bool media;
-    const char *cache_size, *cache_ttl, *shards, *workers;
+    const char *cache_size, *cache_ttl, *shards, *workers, *sip_inline;
     const char *recording_dir; /* NULL: <work dir>/recordings */
     unsigned max_calls;
     const char *server_cpus, *load_cpus; /* taskset -c lists, NULL: anywhere */
@@ -266,6 +268,7 @@ static void plan_make(const struct vox_driver_env *env, const struct vox_run *ru
     p->cache_ttl = vox_run_param(run, "cache_ttl");
     p->shards = vox_run_param(run, "shards");
     p->workers = vox_run_param(run, "workers");
+    p->sip_inline = vox_run_param(run, "sip_inline");
     p->recording_dir = vox_run_param(run, "recording_dir");
     p->server_cpus = vox_run_param(run, "server_cpus");
     p->load_cpus = vox_run_param(run, "load_cpus");
@@ -923,6 +926,8 @@ static int start_server(struct rep *r, const struct vox_driver_env *env,
         ARG("--shards", p->shards);
     if (p->workers)
         ARG("--workers", p->workers);
+    if (p->sip_inline)
+        ARG("--sip-inline", p->sip_inline);
 #undef ARG
     argv[n] = NULL;
     r->server.name = "vox-siprec";

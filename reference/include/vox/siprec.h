@@ -47,6 +47,10 @@ extern "C" {
       "seconds a cache entry lives (0: no expiry)")                                                \
     X(worker_pool_size, WORKER_POOL_SIZE, "workers", UINT, "0", 0, 1024,                           \
       "executor workers for SIP messages and media ticks (0: one per CPU)")                        \
+    X(sip_inline, SIP_INLINE, "sip-inline", UINT, "1", 0, 1,                                       \
+      "1: the SIP loop thread answers what never waits on the disk (new INVITEs, ACK, BYE, "       \
+      "CANCEL, OPTIONS) itself and hands re-INVITEs and UPDATEs to the executor; 0: hand every "   \
+      "message to the executor")                                                                   \
     X(alloc, ALLOC, "alloc", STR, "system", 0, 0, "allocator backend (voxbench list)")             \
     X(exec, EXEC, "exec", STR, "pool", 0, 0, "executor backend (thread, pool, steal)")             \
     X(media_timeout_s, MEDIA_TIMEOUT, "media-timeout", UINT, "30", 0, 86400,                       \
@@ -155,6 +159,7 @@ struct vox_srs_stats {
     uint64_t ended_bye, ended_timeout, ended_cancel, ended_no_ack, ended_shutdown;
     uint64_t ended_error; /* refused after admission, or unrecordable (files) */
     uint64_t tcp_connections, tcp_active;
+    uint64_t messages_on_loop, messages_to_executor; /* where SIP messages were handled */
     uint64_t setup_ns_sum, setup_count; /* INVITE received -> 200 sent, inside the server */
     uint64_t setup_ns_max;
     /* the same times by bucket: [i] counts those up to vox_srs_setup_bounds_s[i] (and above the

@@ -131,6 +131,12 @@ static void metrics(struct vox_srs *s, struct vox_http_response *r)
                        (double)st.setup_ns_sum / 1e9);
     vox_prom_metric(b, "vox_siprec_setup_seconds_max", "gauge", "Slowest INVITE to 200", NULL,
                     (double)st.setup_ns_max / 1e9);
+    vox_prom_metric(b, "vox_siprec_messages_handled_total", "counter",
+                    "SIP messages by the thread that handled them (SIP_INLINE)", "on=\"loop\"",
+                    (double)st.messages_on_loop);
+    vox_prom_metric(b, "vox_siprec_messages_handled_total", "counter",
+                    "SIP messages by the thread that handled them (SIP_INLINE)", "on=\"executor\"",
+                    (double)st.messages_to_executor);
     vox_prom_metric(b, "vox_siprec_tcp_connections", "gauge", "Open SIP TCP connections", NULL,
                     (double)st.tcp_active);
     vox_prom_metric(b, "vox_siprec_rtp_packets_total", "counter", "RTP packets received", NULL,

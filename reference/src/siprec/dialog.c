@@ -1413,8 +1413,22 @@ static bool has_to_tag(const struct vox_sip_msg *msg)
     return vox_sip_get_to(msg, &to) == 0 && to.has_tag && to.tag.len;
 }
 
-void srs_handle_message(struct vox_srs *s, const struct srs_peer *peer, const char *buf, size_t len,
-                        uint64_t rx_ns)
+/* What the SIP loop may not do itself: what can wait on the disk. A re-INVITE or an UPDATE
+ * can add a stream (a file made) or stop one (a file completed), or wait for the call's first
+ * files (open_pending); a new INVITE whose answer is delayed makes its files before the 200. */
+static bool loop_may_handle(const struct vox_srs *s, const struct vox_sip_msg *msg)
+{
+    if (!msg->is_request)
+        return true;
+    if (msg->method_id == VOX_SIP_METHOD_UPDATE)
+        return false;
+    if (msg->method_id == VOX_SIP_METHOD_INVITE)
+        return !has_to_tag(msg) && !s->cfg.answer_delay_ms;
+    return true;
+}
+
+bool srs_handle_message(struct vox_srs *s, const struct srs_peer *peer, const char *buf, size_t len,
+                        uint64_t rx_ns, bool on_loop)
 {
     struct vox_sip_msg *msg = malloc(sizeof(*msg));
     struct srs_session *ss = NULL;
@@ -1422,7 +1436,7 @@ void srs_handle_message(struct vox_srs *s, const struct srs_peer *peer, const ch
     struct vox_str call_id;
 
     if (!msg)
-        return;
+        return !on_loop; /* the executor's try may find memory */
     if (vox_sip_parse(buf, len, msg, &diag) < 0 || vox_sip_validate(msg, &diag) < 0) {
         if (msg->is_request && msg->error.status && msg->method_id != VOX_SIP_METHOD_ACK &&
             msg->first[VOX_SIP_H_VIA] >= 0) {
@@ -1433,6 +1447,10 @@ void srs_handle_message(struct vox_srs *s, const struct srs_peer *peer, const ch
         }
         srs_log(s, 1, "malformed message (%zu bytes): %s", len, diag.text);
         goto out;
+    }
+    if (on_loop && !loop_may_handle(s, msg)) {
+        free(msg);
+        return false;
     }
     if (s->cfg.log_level >= 3)
         srs_log(s, 3, "received:\n%.*s", (int)len, buf);
@@ -1515,4 +1533,5 @@ out:
     if (ss)
         srs_session_unref(ss);
     free(msg);
+    return true;
 }

@@ -169,6 +169,8 @@ struct srs_counters {
     SRS_COUNTER(setup_ns_max)
     SRS_COUNTER(bytes_in)
     SRS_COUNTER(messages_in)
+    SRS_COUNTER(messages_on_loop)
+    SRS_COUNTER(messages_to_executor)
 #undef SRS_COUNTER
     atomic_uint_fast64_t setup_buckets[VOX_SRS_SETUP_BUCKETS + 1];
 };
@@ -216,8 +218,11 @@ void srs_conn_unref(struct srs_conn *c);
 void srs_wake(struct vox_srs *s);
 
 /* dialog.c */
-void srs_handle_message(struct vox_srs *s, const struct srs_peer *peer, const char *buf, size_t len,
-                        uint64_t rx_ns);
+/* Handles one message. On the SIP loop (`on_loop`) it declines, returning false before doing
+ * anything, the requests that may wait on the disk (in-dialog offers; new INVITEs when answers
+ * are delayed): the caller hands those to the executor. */
+bool srs_handle_message(struct vox_srs *s, const struct srs_peer *peer, const char *buf, size_t len,
+                        uint64_t rx_ns, bool on_loop);
 void srs_timers_run(struct vox_srs *s, uint64_t now_ns, uint64_t *next_ns);
 void srs_timeouts_run(struct vox_srs *s);
 /* A closer thread: runs the queued work until srs_closer_stop (which drains the queue). */
