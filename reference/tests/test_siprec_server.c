@@ -910,6 +910,21 @@ static int http_get(unsigned port, const char *path, char *out, size_t cap)
     return status;
 }
 
+/* Reads `path` until the page holds `want` and, when set, `also`, 100 times at most 20 ms
+ * apart (what the server counts just after it answers can lag the answer). The last page is in
+ * `page`. */
+static void http_wait(unsigned port, const char *path, const char *want, const char *also,
+                      char *page, size_t cap)
+{
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(http_get(port, path, page, cap), 200);
+        if (strstr(page, want) && (!also || strstr(page, also)))
+            return;
+        struct timespec ts = {0, 20 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static void test_http_api(void **state)
 {
     (void)state;
@@ -926,15 +941,10 @@ static void test_http_api(void **state)
 
     assert_int_equal(http_get(sv.http_port, "/health", page, sizeof(page)), 200);
     assert_non_null(strstr(page, "\"status\":\"ok\""));
-    /* The worker counts the setup time just after it sent the 200, so the count can lag the
+    /* The server counts the setup time just after it sent the 200, so the count can lag the
      * answer by a moment on a loaded machine (TSan): wait (bounded) for it. */
-    for (int i = 0; i < 100; i++) {
-        assert_int_equal(http_get(sv.http_port, "/metrics", page, sizeof(page)), 200);
-        if (strstr(page, "\nvox_siprec_setup_seconds_count 1\n"))
-            break;
-        struct timespec ts = {0, 20 * 1000000};
-        nanosleep(&ts, NULL);
-    }
+    http_wait(sv.http_port, "/metrics", "\nvox_siprec_setup_seconds_count 1\n", NULL, page,
+              sizeof(page));
     assert_non_null(strstr(page, "\nvox_siprec_sessions_active 1\n"));
     assert_non_null(strstr(page, "# TYPE vox_siprec_requests_total counter"));
     assert_non_null(strstr(page, "vox_siprec_cache_hit_ratio"));
@@ -945,13 +955,8 @@ static void test_http_api(void **state)
     assert_non_null(strstr(page, "\nvox_siprec_setup_seconds_bucket{le=\"+Inf\"} 1\n"));
     assert_non_null(strstr(page, "\nvox_siprec_setup_seconds_count 1\n"));
     /* the ACK travels on its own, and a closer makes the files: wait (bounded) for both */
-    for (int i = 0; i < 100; i++) {
-        assert_int_equal(http_get(sv.http_port, "/api/sessions", page, sizeof(page)), 200);
-        if (strstr(page, "\"state\":\"confirmed\"") && strstr(page, "\"streams\":[{\"label\":"))
-            break;
-        struct timespec ts = {0, 20 * 1000000};
-        nanosleep(&ts, NULL);
-    }
+    http_wait(sv.http_port, "/api/sessions", "\"state\":\"confirmed\"",
+              "\"streams\":[{\"label\":", page, sizeof(page));
     const char *body = strstr(page, "\r\n\r\n");
     assert_non_null(body);
     json_error_t err;
@@ -1011,14 +1016,8 @@ static void test_requests_while_files_are_made(void **state)
     }
     assert_int_equal(files_waiting(&sv), 1);
 
-    /* the API answers, and the worker took the session's lock for the ACK */
-    for (int i = 0; i < 100; i++) {
-        assert_int_equal(http_get(sv.http_port, "/api/sessions", page, sizeof(page)), 200);
-        if (strstr(page, "\"state\":\"confirmed\""))
-            break;
-        struct timespec ts = {0, 20 * 1000000};
-        nanosleep(&ts, NULL);
-    }
+    /* the API answers, and the ACK took the session's lock */
+    http_wait(sv.http_port, "/api/sessions", "\"state\":\"confirmed\"", NULL, page, sizeof(page));
     assert_non_null(strstr(page, "\"state\":\"confirmed\""));
     assert_non_null(strstr(page, "\"streams\":[]"));
     /* so does a new call: its 200 does not wait for the first call's files */
