@@ -168,7 +168,6 @@ struct srs_counters {
     SRS_COUNTER(setup_count)
     SRS_COUNTER(setup_ns_max)
     SRS_COUNTER(bytes_in)
-    SRS_COUNTER(messages_in)
     SRS_COUNTER(messages_on_loop)
     SRS_COUNTER(messages_to_executor)
 #undef SRS_COUNTER

@@ -192,7 +192,6 @@ static void dispatch(struct vox_srs *s, const struct srs_peer *peer, const char 
 {
     struct job *j = malloc(sizeof(*j) + len + 1);
 
-    atomic_fetch_add_explicit(&s->c.messages_in, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->c.bytes_in, len, memory_order_relaxed);
     if (!j) {
         srs_log(s, 0, "out of memory: dropping a %zu-byte message", len);
