@@ -829,11 +829,13 @@ static void log_started(struct vox_srs *s, const struct srs_session *ss)
  * second half, which releases `os`). Session lock held, or `opening` set (open_pending).
  * Returns 0 or a negative code with diag. */
 static int record_open(struct vox_srs *s, struct srs_session *ss, struct srs_offer_state *os,
-                       const char *json, struct vox_diag *diag)
+                       struct vox_diag *diag)
 {
+    char *json = meta_json(ss); /* only apply_metadata changes it, and it waits for `opening` */
     struct vox_rec_session_config rcfg = {ss->call_id, ss->call_id, json, ss};
     int rc = vox_rec_session_open(s->rec, &rcfg, &ss->rec, diag);
 
+    free(json);
     if (rc < 0) {
         offer_release(s, os);
         return rc;
@@ -867,7 +869,6 @@ static void open_pending(struct vox_srs *s, struct srs_session *ss)
 {
     struct srs_offer_state *os;
     struct vox_diag diag = {0};
-    char *json;
     int rc;
 
     while (ss->opening)
@@ -877,12 +878,10 @@ static void open_pending(struct vox_srs *s, struct srs_session *ss)
         return;
     ss->pending = NULL;
     ss->opening = true;
-    json = meta_json(ss);
     pthread_mutex_unlock(&ss->lock);
     if (atomic_load_explicit(&s->files_held, memory_order_relaxed))
         files_gate(s);
-    rc = record_open(s, ss, os, json, &diag);
-    free(json);
+    rc = record_open(s, ss, os, &diag);
     free(os);
     pthread_mutex_lock(&ss->lock);
     ss->opening = false;
@@ -1034,7 +1033,7 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
     struct vox_sdp *sdp = malloc(sizeof(*sdp));
     struct srs_session *ss = NULL;
     struct vox_diag diag = {{0}};
-    char answer[4096], tag[24], *json;
+    char answer[4096], tag[24];
     size_t answer_len = 0;
     struct vox_sip_via via;
     struct srs_offer_state os;
@@ -1174,9 +1173,7 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
         /* no memory to hand the work over: it is done here */
     }
     /* under the lock: a delayed answer, or no memory to hand the work over */
-    json = meta_json(ss);
-    rc = record_open(s, ss, &os, json, &diag);
-    free(json);
+    rc = record_open(s, ss, &os, &diag);
     if (rc < 0) {
         srs_log(s, 0, "session %s: cannot record: %s", ss->call_id,
                 diag.text[0] ? diag.text : vox_strerror(rc));

@@ -117,7 +117,8 @@ struct srs_session {
      * just after the 200, or first by a request or an end that needs the recorder. */
     struct srs_offer_state *pending;
     /* Set while a thread makes that recording with the lock let go (open_pending): until it is
-     * clear, rec, streams and nstreams are that thread's alone; `opened` is signalled then. */
+     * clear, rec, streams and nstreams are that thread's alone, and meta does not change (its
+     * one writer, apply_metadata, waits); `opened` is signalled then. */
     bool opening;
     pthread_cond_t opened;
     struct vox_rsmeta *meta; /* NULL when no metadata arrived */
