@@ -975,6 +975,25 @@ static void uri_parser(void **st)
     assert_int_equal(vox_sip_uri_parse(vox_str_c("tel:"), &u), VOX_EMALFORMED);
 }
 
+/* vox_str_copy: cut to the buffer, the view's length back, and the empty view without a pointer
+ * (what trim() leaves of "From: "), which memcpy must not be handed. */
+static void str_copy(void **st)
+{
+    struct vox_str empty = {NULL, 0};
+    char buf[5];
+
+    (void)st;
+    memset(buf, 'x', sizeof buf);
+    assert_int_equal(vox_str_copy(buf, sizeof buf, empty), 0);
+    assert_string_equal(buf, "");
+    assert_int_equal(vox_str_copy(buf, sizeof buf, vox_str_c("abcd")), 4);
+    assert_string_equal(buf, "abcd");
+    assert_int_equal(vox_str_copy(buf, sizeof buf, vox_str_c("abcdefg")), 7);
+    assert_string_equal(buf, "abcd");
+    assert_int_equal(vox_str_copy(buf, 1, vox_str_c("abc")), 3);
+    assert_string_equal(buf, "");
+}
+
 static void nameaddr_and_params(void **st)
 {
     struct vox_sip_nameaddr na;
@@ -1340,6 +1359,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(torture_invalid_syntax),
         cmocka_unit_test(no_read_past_len),
         cmocka_unit_test(uri_parser),
+        cmocka_unit_test(str_copy),
         cmocka_unit_test(nameaddr_and_params),
         cmocka_unit_test(header_names_and_tokenizer),
         cmocka_unit_test(response_printer),

@@ -33,6 +33,11 @@ struct vox_str vox_str_c(const char *s);
 int vox_str_eq(struct vox_str s, const char *lit);
 int vox_str_ieq(struct vox_str s, const char *lit);
 
+/* Copies the view into dst[cap] as a NUL-terminated string, cut to cap - 1 bytes; returns the
+ * view's length, so that a result >= cap means it was cut (as strlcpy). The empty view {NULL, 0}
+ * gives "". cap must be at least 1. */
+size_t vox_str_copy(char *dst, size_t cap, struct vox_str s);
+
 /* ---- limits --------------------------------------------------------------------------------- */
 
 #define VOX_SIP_MAX_HEADERS   128        /* header fields per message (513 beyond) */

@@ -233,14 +233,6 @@ size_t cap_tracker_bytes(const struct cap_tracker *tr)
 
 /* ---- SIP ------------------------------------------------------------------------------------- */
 
-static void copy_view(char *dst, size_t cap, struct vox_str v)
-{
-    size_t n = v.len < cap ? v.len : cap;
-
-    memcpy(dst, v.p, n);
-    dst[n] = 0;
-}
-
 static uint32_t call_find_or_add(struct cap_tracker *tr, struct vox_str cid, uint64_t ts_ns)
 {
     size_t len = cid.len < CAP_CALL_ID_MAX ? cid.len : CAP_CALL_ID_MAX;
@@ -270,7 +262,7 @@ static uint32_t call_find_or_add(struct cap_tracker *tr, struct vox_str cid, uin
     }
     c = &tr->calls[n];
     memset(c, 0, sizeof *c);
-    copy_view(c->call_id, CAP_CALL_ID_MAX, cid);
+    vox_str_copy(c->call_id, sizeof c->call_id, cid);
     c->id_hash = h;
     c->state = CAP_CALL_OTHER;
     c->first_ns = ts_ns;
@@ -288,9 +280,9 @@ static void copy_party(char *dst, const struct vox_sip_msg *m, enum vox_sip_hdr 
     if (!h)
         return;
     if (vox_sip_nameaddr_parse(h->value, &na) == 0)
-        copy_view(dst, CAP_PARTY_MAX, na.uri);
+        vox_str_copy(dst, CAP_PARTY_MAX + 1, na.uri);
     else
-        copy_view(dst, CAP_PARTY_MAX, h->value);
+        vox_str_copy(dst, CAP_PARTY_MAX + 1, h->value);
 }
 
 /* The encoding name of a static payload type (RFC 3551 §6), "" when none; its clock rate is
@@ -417,7 +409,7 @@ static void track_sdp(struct cap_tracker *tr, uint32_t call, struct vox_str body
             e->pt[e->npt] = (uint8_t)fmt->pt;
             if (fmt->has_rtpmap) {
                 e->clock_hz[e->npt] = fmt->clock_hz;
-                copy_view(e->codec[e->npt], CAP_CODEC_NAME_MAX - 1, fmt->encoding);
+                vox_str_copy(e->codec[e->npt], CAP_CODEC_NAME_MAX, fmt->encoding);
             } else {
                 e->clock_hz[e->npt] = vox_rtpstats_static_clock_hz((uint8_t)fmt->pt);
                 strcpy(e->codec[e->npt], static_pt_name((uint8_t)fmt->pt));

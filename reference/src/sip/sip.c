@@ -92,6 +92,16 @@ struct vox_str vox_str_c(const char *s)
     return mkstr(s, s ? strlen(s) : 0);
 }
 
+size_t vox_str_copy(char *dst, size_t cap, struct vox_str s)
+{
+    size_t n = s.len < cap - 1 ? s.len : cap - 1;
+
+    if (n) /* an empty view may have no pointer at all */
+        memcpy(dst, s.p, n);
+    dst[n] = 0;
+    return s.len;
+}
+
 int vox_str_eq(struct vox_str s, const char *lit)
 {
     size_t n = strlen(lit);

@@ -40,13 +40,6 @@ static uint64_t rnd64(void)
     return state * 2685821657736338717ull;
 }
 
-static void copy_view(char *dst, size_t cap, struct vox_str v)
-{
-    size_t n = v.len < cap - 1 ? v.len : cap - 1;
-    memcpy(dst, v.p, n);
-    dst[n] = 0;
-}
-
 static uint64_t unix_ms(void)
 {
     struct timespec ts;
@@ -663,7 +656,7 @@ static bool paused_dir(enum vox_sdp_dir d)
 static void stream_label(const struct vox_sdp_media *m, size_t i, char *out, size_t cap)
 {
     if (m->label.len)
-        copy_view(out, cap, m->label);
+        vox_str_copy(out, cap, m->label);
     else
         snprintf(out, cap, "%zu", i); /* no a=label (Cisco NBR, plain SDP): the m= index */
 }
@@ -1005,7 +998,7 @@ static void fill_dialog(struct srs_session *ss, const struct vox_sip_msg *msg)
     size_t n = 0;
 
     if (vox_sip_get_contact(msg, &contact) == 0)
-        copy_view(ss->remote_uri, sizeof(ss->remote_uri), contact.uri);
+        vox_str_copy(ss->remote_uri, sizeof(ss->remote_uri), contact.uri);
     h = vox_sip_find(msg, VOX_SIP_H_FROM, 0);
     if (h)
         vox_sip_unfold(h->value, ss->remote_from, sizeof(ss->remote_from));
@@ -1082,7 +1075,7 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
     pthread_cond_init(&ss->opened, NULL);
     ss->srs = s;
     ss->state = SRS_PROCEEDING;
-    copy_view(ss->call_id, sizeof(ss->call_id), call_id);
+    vox_str_copy(ss->call_id, sizeof(ss->call_id), call_id);
     ss->call_id_len = strlen(ss->call_id);
     snprintf(ss->local_tag, sizeof(ss->local_tag), "%016llx", (unsigned long long)rnd64());
     ss->created_ns = vox_clock_ns();
@@ -1091,7 +1084,7 @@ static void handle_new_invite(struct vox_srs *s, const struct srs_peer *peer,
     ss->local_cseq = (uint32_t)(rnd64() & 0xffff);
     srs_peer_copy(&ss->peer, peer);
     if (vox_sip_get_via(msg, 0, &via) == 0)
-        copy_view(ss->invite_branch, sizeof(ss->invite_branch), via.branch);
+        vox_str_copy(ss->invite_branch, sizeof(ss->invite_branch), via.branch);
     fill_dialog(ss, msg);
 
     pthread_mutex_lock(&ss->lock);
@@ -1319,7 +1312,7 @@ static void handle_in_dialog_offer(struct vox_srs *s, const struct srs_peer *pee
         ss->final_msg = NULL;
         ss->invite_cseq = cseq.number;
         if (vox_sip_get_via(msg, 0, &via) == 0)
-            copy_view(ss->invite_branch, sizeof(ss->invite_branch), via.branch);
+            vox_str_copy(ss->invite_branch, sizeof(ss->invite_branch), via.branch);
         respond_full(s, peer, msg, 200, NULL, ss->local_tag, NULL, 0,
                      answer_len ? "application/sdp" : NULL, (struct vox_str){answer, answer_len},
                      &ss->final_msg, &ss->final_len);
