@@ -1381,6 +1381,317 @@ static void per_call_pcaps_generated(void **state)
     unlink(src);
 }
 
+/* Writes `src` to `dst` twice, the second time `shift_s` seconds later: every Call-ID then
+ * makes two calls, the second long after the first has finished. */
+static void capture_twice(const char *src, const char *dst, long shift_s)
+{
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t *in = NULL, *dead = NULL;
+    pcap_dumper_t *out = NULL;
+
+    for (int pass = 0; pass < 2; pass++) {
+        struct pcap_pkthdr *h;
+        const u_char *data;
+        int rc;
+
+        in = pcap_open_offline(src, err);
+        if (!in)
+            fail_msg("%s: %s", src, err);
+        if (!dead) {
+            dead = pcap_open_dead(pcap_datalink(in), pcap_snapshot(in));
+            out = pcap_dump_open(dead, dst);
+            if (!out)
+                fail_msg("%s: %s", dst, pcap_geterr(dead));
+        }
+        while ((rc = pcap_next_ex(in, &h, &data)) == 1) {
+            struct pcap_pkthdr c = *h;
+
+            c.ts.tv_sec += pass * shift_s;
+            pcap_dump((u_char *)out, &c, data);
+        }
+        assert_int_equal(rc, PCAP_ERROR_BREAK);
+        pcap_close(in);
+    }
+    pcap_dump_close(out);
+    pcap_close(dead);
+}
+
+/*
+ * Per-call files with finished calls let go (--pcap-dir with --finished): the tracker reuses
+ * the slots of finished calls, and a Call-ID seen again an hour later is a new call whose
+ * frames join its first call's file. Over UDP with IP fragments and over TCP (reordered and
+ * retransmitted segments, whose recent messages are remembered per slot), with files open at
+ * will and with 2 at most, the files are byte for byte those of a run that keeps every call.
+ */
+static void per_call_pcaps_finished(void **state)
+{
+    static const char *const cases[] = {
+        "--calls 100 --concurrency 4 --duration-ms 400 --fragment --big-invite "
+        "--loss-rate 2 --seed 31",
+        "--calls 100 --concurrency 4 --duration-ms 400 --sip-transport tcp --tcp-segment 300 "
+        "--tcp-reorder 2 --tcp-retransmit 3 --tcp-coalesce --big-invite --seed 32",
+    };
+    char one[96], src[96], fin[96];
+
+    (void)state;
+    snprintf(one, sizeof one, "/tmp/%d-vox-callpcap-fin1.pcap", (int)getpid());
+    snprintf(src, sizeof src, "/tmp/%d-vox-callpcap-fin.pcap", (int)getpid());
+    snprintf(fin, sizeof fin, "/tmp/%d-vox-callpcap-fin.jsonl", (int)getpid());
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char cmd[1024], ref[128], a[1024], b[1024];
+        struct vox_capture_stats rst;
+        struct call_expect *e;
+        size_t n;
+
+        snprintf(cmd, sizeof cmd, "%s --out %s %s", VOX_PCAPGEN_BIN, one, cases[c]);
+        if (system(cmd) != 0)
+            fail_msg("vox-pcapgen failed: %s", cmd);
+        capture_twice(one, src, 3600);
+        make_temp_dir(ref, sizeof ref, "finref");
+        e = run_pcap_dir(src, ref, 0, &n, &rst);
+        assert_int_equal(n, 100);
+        for (int tiny = 0; tiny < 2; tiny++) {
+            struct vox_capture_config cfg;
+            struct vox_capture *cap;
+            struct vox_capture_stats st;
+            struct vox_diag d = {{0}};
+            char dir[128];
+
+            make_temp_dir(dir, sizeof dir, "fin");
+            vox_capture_config_init(&cfg);
+            cfg.match = "scalar";
+            cfg.pcap_dir = dir;
+            cfg.finished_path = fin;
+            if (vox_capture_open_file(&cfg, src, &cap, &d) != 0)
+                fail_msg("%s: %s", src, d.text);
+            if (tiny)
+                cap_callpcap_set_limits(cap->cp, 2, 512, 4096);
+            assert_int_equal(vox_capture_run(cap, 0, 0, &d), 0);
+            /* finished calls left: their slots were reused, within a copy and across the two */
+            assert_true(cap->tr.ncalls < n);
+            assert_int_equal(vox_capture_finish_all(cap, &d), 0);
+            vox_capture_stats(cap, &st);
+            assert_int_equal(st.calls_finished, 2 * n);
+            assert_int_equal(st.pcap_files, n);
+            assert_int_equal(st.pcap_frames, rst.pcap_frames);
+            assert_int_equal(st.pcap_incomplete + st.pcap_write_errors, 0);
+            vox_capture_close(cap);
+            for (size_t i = 0; i < n; i++) {
+                call_file(ref, &e[i], a, sizeof a);
+                call_file(dir, &e[i], b, sizeof b);
+                assert_same_file(a, b);
+            }
+            check_call_files(src, dir, e, n, 0, 0);
+            remove_tree(dir);
+        }
+        free(e);
+        remove_tree(ref);
+    }
+    unlink(one);
+    unlink(src);
+    unlink(fin);
+}
+
+/* Frames gathered from several captures, to be written in time order. */
+struct mix {
+    struct mix_frame {
+        struct pcap_pkthdr h;
+        uint8_t *data;
+        size_t order;
+    } * f;
+    size_t n;
+};
+
+static int64_t tv_us(struct timeval t)
+{
+    return (int64_t)t.tv_sec * 1000000 + t.tv_usec;
+}
+
+/* 1 when an Ethernet/IPv4 frame is TCP with FIN set. */
+static int is_tcp_fin(const uint8_t *d, size_t len)
+{
+    size_t ihl;
+
+    if (len < 34 || d[12] != 0x08 || d[13] != 0x00 || d[23] != 6)
+        return 0;
+    ihl = (size_t)(d[14] & 0x0f) * 4;
+    return len > 14 + ihl + 13 && (d[14 + ihl + 13] & 0x01);
+}
+
+/* The times of the first and last frames of `src`. */
+static void capture_span(const char *src, int64_t *first, int64_t *last)
+{
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t *in = pcap_open_offline(src, err);
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int rc;
+
+    if (!in)
+        fail_msg("%s: %s", src, err);
+    *first = -1;
+    while ((rc = pcap_next_ex(in, &h, &data)) == 1) {
+        if (*first < 0)
+            *first = tv_us(h->ts);
+        *last = tv_us(h->ts);
+    }
+    assert_int_equal(rc, PCAP_ERROR_BREAK);
+    assert_true(*first >= 0);
+    pcap_close(in);
+}
+
+/* Adds the frames of `src` but FINs, `shift_us` later; with `only`, just the last of them whose
+ * bytes hold that string ("": the last), at the time `shift_us`. */
+static void mix_add(struct mix *m, const char *src, int64_t shift_us, const char *only)
+{
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t *in = pcap_open_offline(src, err);
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    size_t kept = 0;
+    int rc;
+
+    if (!in)
+        fail_msg("%s: %s", src, err);
+    while ((rc = pcap_next_ex(in, &h, &data)) == 1) {
+        struct mix_frame *f;
+        int64_t t = only ? shift_us : tv_us(h->ts) + shift_us;
+
+        if (is_tcp_fin(data, h->caplen) || (only && !memmem(data, h->caplen, only, strlen(only))))
+            continue;
+        if (only && kept) { /* keep only the last match */
+            m->n--;
+            free(m->f[m->n].data);
+        }
+        m->f = realloc(m->f, (m->n + 1) * sizeof *m->f);
+        assert_non_null(m->f);
+        f = &m->f[m->n];
+        f->h = *h;
+        f->h.ts.tv_sec = (time_t)(t / 1000000);
+        f->h.ts.tv_usec = (suseconds_t)(t % 1000000);
+        f->data = malloc(h->caplen);
+        assert_non_null(f->data);
+        memcpy(f->data, data, h->caplen);
+        f->order = m->n++;
+        kept++;
+    }
+    assert_int_equal(rc, PCAP_ERROR_BREAK);
+    assert_true(kept > 0);
+    pcap_close(in);
+}
+
+static int mix_cmp(const void *a, const void *b)
+{
+    const struct mix_frame *x = a, *y = b;
+    int64_t tx = tv_us(x->h.ts), ty = tv_us(y->h.ts);
+
+    if (tx != ty)
+        return tx < ty ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Writes the frames in time order (as added, for equal times) to `dst`, and frees them. */
+static void mix_write(struct mix *m, const char *dst)
+{
+    pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+    pcap_dumper_t *out = pcap_dump_open(dead, dst);
+
+    assert_non_null(out);
+    qsort(m->f, m->n, sizeof *m->f, mix_cmp);
+    for (size_t i = 0; i < m->n; i++) {
+        pcap_dump((u_char *)out, &m->f[i].h, m->f[i].data);
+        free(m->f[i].data);
+    }
+    free(m->f);
+    pcap_dump_close(out);
+    pcap_close(dead);
+}
+
+/*
+ * A TCP retransmission of a finished call's message, after its tracker slot went to another
+ * call: it must not land in the new call's file. Call A over TCP ends (its FINs left out, so
+ * that the connection stays); 1.5 s later a stray ACK lets the once-a-second check retire A
+ * (linger 1 ms); call B, over UDP, then takes A's slot; while B is in progress, A's BYE
+ * segment arrives again.
+ */
+static void per_call_pcaps_retired_retransmission(void **state)
+{
+    char a[96], b[96], src[96], fin[96], ref[128], dir[128], fa[1024], fb[1024];
+    char cmd[512];
+    struct vox_capture_config cfg;
+    struct vox_capture *cap;
+    struct vox_capture_stats st, rst;
+    struct vox_diag d = {{0}};
+    struct call_expect *e;
+    struct mix m = {NULL, 0};
+    int64_t a_first, a_end, b_first, b_end, b_shift;
+    size_t n, same = 0, short_one = 0;
+
+    (void)state;
+    snprintf(a, sizeof a, "/tmp/%d-vox-callpcap-ra.pcap", (int)getpid());
+    snprintf(b, sizeof b, "/tmp/%d-vox-callpcap-rb.pcap", (int)getpid());
+    snprintf(src, sizeof src, "/tmp/%d-vox-callpcap-r.pcap", (int)getpid());
+    snprintf(fin, sizeof fin, "/tmp/%d-vox-callpcap-r.jsonl", (int)getpid());
+    snprintf(cmd, sizeof cmd, "%s --out %s --duration-ms 200 --sip-transport tcp --seed 41",
+             VOX_PCAPGEN_BIN, a);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s --out %s --duration-ms 1000 --seed 42", VOX_PCAPGEN_BIN, b);
+    assert_int_equal(system(cmd), 0);
+    capture_span(a, &a_first, &a_end);
+    capture_span(b, &b_first, &b_end);
+    b_shift = a_end + 2000000 - b_first;
+    mix_add(&m, a, 0, NULL);
+    mix_add(&m, a, a_end + 1500000, ""); /* A's last frame but FINs (an ACK) */
+    mix_add(&m, b, b_shift, NULL);
+    mix_add(&m, a, b_first + b_shift + 500000, "BYE sip:");
+    mix_write(&m, src);
+
+    make_temp_dir(ref, sizeof ref, "rref");
+    make_temp_dir(dir, sizeof dir, "rfin");
+    e = run_pcap_dir(src, ref, 0, &n, &rst);
+    assert_int_equal(n, 2);
+    vox_capture_config_init(&cfg);
+    cfg.match = "scalar";
+    cfg.profile.batch_packets = 1; /* the check may run after any frame */
+    cfg.pcap_dir = dir;
+    cfg.finished_path = fin;
+    cfg.linger_ms = 1;
+    if (vox_capture_open_file(&cfg, src, &cap, &d) != 0)
+        fail_msg("%s: %s", src, d.text);
+    assert_int_equal(vox_capture_run(cap, 0, 0, &d), 0);
+    assert_int_equal(cap->tr.ncalls, 1); /* B took A's slot */
+    assert_int_equal(vox_capture_finish_all(cap, &d), 0);
+    vox_capture_stats(cap, &st);
+    vox_capture_close(cap);
+    assert_int_equal(st.calls_finished, 2);
+    assert_int_equal(st.tcp_messages, rst.tcp_messages); /* the BYE again is no message */
+    /* the retransmission went to A's file in the run that kept A; here, to no file */
+    assert_int_equal(st.pcap_frames + 1, rst.pcap_frames);
+    for (size_t i = 0; i < n; i++) {
+        size_t nf, nr;
+
+        call_file(ref, &e[i], fa, sizeof fa);
+        call_file(dir, &e[i], fb, sizeof fb);
+        free(read_frames(fa, &nr, 1));
+        free(read_frames(fb, &nf, 1));
+        if (nf == nr) { /* B's file: the same bytes */
+            assert_same_file(fa, fb);
+            same++;
+        } else if (nf + 1 == nr) { /* A's file: all but the late retransmission */
+            short_one++;
+        }
+    }
+    assert_int_equal(same, 1);
+    assert_int_equal(short_one, 1);
+    free(e);
+    remove_tree(ref);
+    remove_tree(dir);
+    unlink(a);
+    unlink(b);
+    unlink(src);
+    unlink(fin);
+}
+
 /* Names: unsafe bytes replaced, long Call-IDs cut, the hash keeps look-alikes apart. */
 static void per_call_pcap_names(void **state)
 {
@@ -1625,6 +1936,8 @@ int main(void)
         cmocka_unit_test(per_call_pcap_names),
         cmocka_unit_test(per_call_pcaps_public),
         cmocka_unit_test(per_call_pcaps_generated),
+        cmocka_unit_test(per_call_pcaps_finished),
+        cmocka_unit_test(per_call_pcaps_retired_retransmission),
         cmocka_unit_test(per_call_pcaps_errors),
         cmocka_unit_test(per_call_pcaps_bounded),
         cmocka_unit_test(live_loopback),

@@ -77,7 +77,9 @@ struct vox_capture_config {
      * a final failure) and quiet for `linger_ms`, or quiet for the profile's stream timeout
      * whatever its state (a lost BYE); RTP of no call (the heuristic's) likewise. Checked once a
      * second of capture time; live, also when the line is silent. vox_capture_finish_all writes
-     * the calls still in progress at the end. Not with pcap_dir (VOX_EINVAL).
+     * the calls still in progress at the end. With pcap_dir, a call's file is complete on disk
+     * (flushed and closed) when its line is written; a later call of the same Call-ID appends
+     * to it.
      */
     const char *finished_path;
     uint64_t linger_ms; /* 0: 5000 */

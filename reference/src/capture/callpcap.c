@@ -82,15 +82,17 @@ struct cp_seg {
     struct cp_seg *next;
     uint32_t seq, len;
     uint32_t last_call;      /* the call it was last queued for; CAP_NONE: none yet */
+    uint32_t last_gen;       /* ... and that call slot's generation then */
     const uint8_t *payload;  /* in frames' copy, or in own[] */
     struct cp_frame *frames; /* the frame, or a fragmented segment's fragments */
     size_t bytes;
     uint8_t own[];
 };
 
-/* A message framed from a direction: bytes [from, to), of `call`. */
+/* A message framed from a direction: bytes [from, to), of `call` (while its slot's generation
+ * is still `gen`: a finished call's slot may since hold another call). */
 struct cp_done {
-    uint32_t from, to, call;
+    uint32_t from, to, call, gen;
 };
 
 /* One direction of a TCP connection. */
@@ -124,12 +126,13 @@ struct cp_slot {
     uint32_t prev, next; /* LRU, least recently used first; CAP_NONE ends */
 };
 
-/* What the writer knows of a call's file. */
+/* What the writer knows of a call's file, by the tracker's call slot. */
 struct cp_call {
     uint8_t *buf; /* frames not yet written: each a pcap_pkthdr, then its bytes */
     uint32_t len, cap;
     uint32_t prev, next; /* calls with a buffer, least recently appended first */
     uint32_t slot;       /* its open file; CAP_NONE: closed */
+    uint32_t gen;        /* calls retired from this slot so far */
     uint8_t created;
     uint8_t broken; /* a write failed: nothing more goes to it */
     uint8_t listed; /* on the buffer list */
@@ -147,6 +150,10 @@ struct cap_callpcap {
     struct cp_call *calls;
     size_t cap_calls;
     uint64_t opens;
+    /* the Call-ID hashes of retired calls whose files this run made (open addressing, 0 marks
+     * a free entry): a later call of the same Call-ID appends to its file */
+    uint64_t *made;
+    size_t made_mask, nmade;
     /* calls' buffers */
     uint32_t buf_head, buf_tail;
     size_t buf_bytes, call_buf_bytes, max_buf_bytes;
@@ -300,6 +307,12 @@ static void close_all(struct cap_callpcap *cp)
         close_slot(cp, cp->lru_head, false);
 }
 
+/* How many calls slot n has seen retired (0 for a slot the table has not reached). */
+static uint32_t call_gen(const struct cap_callpcap *cp, uint32_t n)
+{
+    return n < cp->cap_calls ? cp->calls[n].gen : 0;
+}
+
 /* Makes room for call n in the per-call table. */
 static bool calls_reserve(struct cap_callpcap *cp, uint32_t n)
 {
@@ -314,19 +327,71 @@ static bool calls_reserve(struct cap_callpcap *cp, uint32_t n)
     if (!p)
         return false;
     for (size_t i = cp->cap_calls; i < ncap; i++)
-        p[i] = (struct cp_call){NULL, 0, 0, CAP_NONE, CAP_NONE, CAP_NONE, 0, 0, 0};
+        p[i] = (struct cp_call){NULL, 0, 0, CAP_NONE, CAP_NONE, CAP_NONE, 0, 0, 0, 0};
     cp->calls = p;
     cp->cap_calls = ncap;
     return true;
 }
 
+static uint64_t made_key(uint64_t id_hash)
+{
+    return id_hash ? id_hash : 1; /* 0 marks a free entry */
+}
+
+static bool made_has(const struct cap_callpcap *cp, uint64_t id_hash)
+{
+    uint64_t k = made_key(id_hash);
+
+    if (!cp->made)
+        return false;
+    for (size_t i = k & cp->made_mask; cp->made[i]; i = (i + 1) & cp->made_mask)
+        if (cp->made[i] == k)
+            return true;
+    return false;
+}
+
+/* Remembers that this run made the file of Call-ID hash `id_hash`. False: no memory (the next
+ * call of that Call-ID would then start the file anew, which its caller counts). */
+static bool made_add(struct cap_callpcap *cp, uint64_t id_hash)
+{
+    uint64_t k = made_key(id_hash);
+    size_t i;
+
+    if (made_has(cp, id_hash))
+        return true;
+    if (2 * (cp->nmade + 1) > cp->made_mask + 1 || !cp->made) { /* load at most 1/2 */
+        size_t ncap = cp->made ? 2 * (cp->made_mask + 1) : 1024;
+        uint64_t *t = calloc(ncap, sizeof *t);
+
+        if (!t)
+            return false;
+        for (size_t j = 0; cp->made && j <= cp->made_mask; j++) {
+            if (!cp->made[j])
+                continue;
+            for (i = cp->made[j] & (ncap - 1); t[i]; i = (i + 1) & (ncap - 1))
+                ;
+            t[i] = cp->made[j];
+        }
+        free(cp->made);
+        cp->made = t;
+        cp->made_mask = ncap - 1;
+    }
+    for (i = k & cp->made_mask; cp->made[i]; i = (i + 1) & cp->made_mask)
+        ;
+    cp->made[i] = k;
+    cp->nmade++;
+    return true;
+}
+
 /* The open file of call n: the most recently used; opens it (closing the least recently used
- * one when max_open are open), in append mode when this run wrote it before. NULL on failure. */
+ * one when max_open are open), in append mode when this run wrote it before, for this call or
+ * for an earlier one of the same Call-ID. NULL on failure. */
 static pcap_dumper_t *file_of(struct cap_callpcap *cp, uint32_t n)
 {
     const struct cap_call *call = &cp->cfg.tr->calls[n];
     struct cp_call *c = &cp->calls[n];
     pcap_dumper_t *d;
+    bool append;
     uint32_t s;
 
     if (c->slot != CAP_NONE) {
@@ -341,17 +406,17 @@ static pcap_dumper_t *file_of(struct cap_callpcap *cp, uint32_t n)
     cap_callpcap_name(call->call_id, call->id_hash, cp->path + cp->dir_len + 1,
                       cp->path_cap - cp->dir_len - 1);
     /* The first open of a run starts the file anew (a file of an earlier run is replaced). */
-    d = c->created ? pcap_dump_open_append(cp->dead, cp->path) : pcap_dump_open(cp->dead, cp->path);
+    append = c->created || made_has(cp, call->id_hash);
+    d = append ? pcap_dump_open_append(cp->dead, cp->path) : pcap_dump_open(cp->dead, cp->path);
     cp->opens++;
     if (!d) {
         cp->st->pcap_write_errors++;
         c->broken = 1;
         return NULL;
     }
-    if (!c->created) {
-        c->created = 1;
+    if (!append)
         cp->st->pcap_files++;
-    }
+    c->created = 1;
     s = cp->free_head;
     cp->free_head = cp->slots[s].next;
     cp->slots[s].d = d;
@@ -628,6 +693,27 @@ void cap_callpcap_flush(struct cap_callpcap *cp)
 void cap_callpcap_sync(struct cap_callpcap *cp)
 {
     drain_all(cp);
+}
+
+void cap_callpcap_retire(struct cap_callpcap *cp, uint32_t n)
+{
+    struct cp_call *c;
+
+    if (cp->nq)
+        cap_callpcap_flush(cp); /* frames queued for it go to its file, not its successor's */
+    if (n >= cp->cap_calls)
+        return; /* nothing was ever written for that slot */
+    c = &cp->calls[n];
+    drain(cp, n);
+    if (c->cap)
+        buf_release(cp, n);
+    if (c->slot != CAP_NONE)
+        close_slot(cp, c->slot, false); /* flushed: the file is complete on disk */
+    if (c->created && !made_add(cp, cp->cfg.tr->calls[n].id_hash))
+        cp->st->pcap_write_errors++; /* a later call of this Call-ID would replace the file */
+    c->created = 0;
+    c->broken = 0;
+    c->gen++;
 }
 
 /* ---- frames ---------------------------------------------------------------------------------- */
@@ -1027,7 +1113,7 @@ static uint32_t queue_retransmission(struct cap_callpcap *cp, const struct cp_st
         const struct cp_done *d = &s->done[k % RECENT_MESSAGES];
         int64_t from = (int32_t)(d->from - seq), to = (int32_t)(d->to - seq);
 
-        if (from < (int64_t)len && to > 0 && d->call != last) {
+        if (from < (int64_t)len && to > 0 && d->call != last && call_gen(cp, d->call) == d->gen) {
             queue_group(cp, d->call);
             last = d->call;
         }
@@ -1104,6 +1190,7 @@ void cap_callpcap_tcp_segment(struct cap_callpcap *cp, const struct vox_cap_pkt 
     g->seq = seq;
     g->len = (uint32_t)len;
     g->last_call = last;
+    g->last_gen = last != CAP_NONE ? call_gen(cp, last) : 0;
     g->frames = cp->group; /* a fragmented segment's fragments, then its last frame */
     cp->group = NULL;
     if (in_frame) {
@@ -1245,9 +1332,11 @@ void cap_callpcap_tcp_msg(struct cap_callpcap *cp, const struct vox_cap_tuple *t
         for (struct cp_seg *g = s->segs; g; g = g->next) {
             int64_t from = (int32_t)(g->seq - at), to = from + g->len;
 
-            if (to > 0 && from < (int64_t)len_bytes && g->last_call != call) {
+            if (to > 0 && from < (int64_t)len_bytes &&
+                (g->last_call != call || g->last_gen != call_gen(cp, call))) {
                 queue_frames(cp, g->frames, call);
                 g->last_call = call;
+                g->last_gen = call_gen(cp, call);
             }
         }
     }
@@ -1268,7 +1357,7 @@ void cap_callpcap_tcp_msg(struct cap_callpcap *cp, const struct vox_cap_tuple *t
     while (*s->tail)
         s->tail = &(*s->tail)->next;
     if (call != CAP_NONE)
-        s->done[s->ndone++ % RECENT_MESSAGES] = (struct cp_done){at, end, call};
+        s->done[s->ndone++ % RECENT_MESSAGES] = (struct cp_done){at, end, call, call_gen(cp, call)};
 }
 
 /* ---- life cycle -------------------------------------------------------------------------------
@@ -1288,6 +1377,7 @@ size_t cap_callpcap_bytes(const struct cap_callpcap *cp)
 {
     return cp->dbytes + cp->sbytes + cp->buf_bytes + cp->arena_cap + cp->cap_q * sizeof *cp->q +
            cp->cap_calls * sizeof *cp->calls + cp->nslots * sizeof *cp->slots +
+           (cp->made ? (cp->made_mask + 1) * sizeof *cp->made : 0) +
            (cp->dmask + 1) * sizeof *cp->dbuckets + (cp->smask + 1) * sizeof *cp->sbuckets;
 }
 
@@ -1414,6 +1504,7 @@ void cap_callpcap_destroy(struct cap_callpcap *cp)
     for (size_t i = 0; i < cp->cap_calls; i++)
         free(cp->calls[i].buf);
     free(cp->calls);
+    free(cp->made);
     free(cp->q);
     free(cp->arena);
     free(cp->path);

@@ -108,6 +108,12 @@ void cap_callpcap_flush(struct cap_callpcap *cp);
 /* Flushes every open file (the end of a run), so that the files are complete on disk. */
 void cap_callpcap_sync(struct cap_callpcap *cp);
 
+/* Call n has finished (vox_capture_config.finished_path) and its tracker slot is about to be
+ * reused: what is buffered for it is written, its file flushed and closed (complete on disk),
+ * and the slot starts afresh. A later call of the same Call-ID appends to the same file. Frames
+ * held for TCP messages of the old call no longer go to the slot. Between batches. */
+void cap_callpcap_retire(struct cap_callpcap *cp, uint32_t n);
+
 /* Lets go of frames held for datagrams older than 30 s and TCP directions idle too long. */
 void cap_callpcap_expire(struct cap_callpcap *cp, uint64_t now_ns);
 

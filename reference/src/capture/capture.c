@@ -195,11 +195,6 @@ static int engine_init(struct vox_capture *cap, const struct vox_capture_config 
     }
     cap->fill = &cap->batches[0];
     if (cfg->finished_path) {
-        if (cfg->pcap_dir) {
-            vox_diag_set(diag, "capture: a finished-calls file and per-call pcap files cannot "
-                               "be asked together yet (the per-call writer keeps every call)");
-            return VOX_EINVAL;
-        }
         cap->finished = fopen(cfg->finished_path, "w");
         if (!cap->finished) {
             int e = errno;
@@ -223,7 +218,8 @@ nomem:
     return VOX_ENOMEM;
 }
 
-/* A call or lone stream is over: its JSON line is written before it leaves the tables. */
+/* A call or lone stream is over: its pcap file is completed and its JSON line written before it
+ * leaves the tables. */
 static void on_finished(void *user, const struct cap_tracker *tr, uint32_t call, uint32_t stream,
                         const char *reason)
 {
@@ -233,6 +229,8 @@ static void on_finished(void *user, const struct cap_tracker *tr, uint32_t call,
         cap->astats.calls_finished++;
     else
         cap->astats.streams_finished++;
+    if (cap->cp && call != CAP_NONE)
+        cap_callpcap_retire(cap->cp, call);
     if (cap_write_finished(tr, call, stream, reason, cap->finished) != 0)
         cap->astats.finished_write_errors++;
 }
