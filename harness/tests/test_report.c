@@ -617,6 +617,55 @@ static void test_approaches(void **state)
     vox_results_free(&r);
 }
 
+/* The capture scaling table: with a `threads` axis, each thread count is held against its own
+ * fewest calls, whatever the order of the runs. */
+static void test_capture_scaling(void **state)
+{
+    static const struct {
+        const char *concurrency, *threads;
+        double ns;
+    } cells[] = {
+        {"1000", "2", 260},
+        {"100", "1", 400},
+        {"1000", "1", 480},
+        {"100", "2", 200},
+    };
+    struct fixture *fx = *state;
+    struct vox_results r;
+    const struct vox_results *files[] = {&r};
+    struct vox_report_opts opts = {.plots = false};
+    struct vox_diag diag = {""};
+    char dir[128], *md;
+
+    vox_results_init(&r);
+    for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
+        struct vox_run *run = add_run(&r, "capture-scaling", "pcap");
+
+        assert_int_equal(vox_run_set_param(run, "concurrency", cells[i].concurrency), 0);
+        assert_int_equal(vox_run_set_param(run, "threads", cells[i].threads), 0);
+        metric3(run, "ns_per_packet", "ns", VOX_DIR_LOWER, false, cells[i].ns);
+        metric3(run, "threads", "count", VOX_DIR_HIGHER, false, atof(cells[i].threads));
+    }
+    out_dir(fx, "scaling", dir, sizeof(dir));
+    opts.out_dir = dir;
+    assert_int_equal(vox_report_write(files, 1, &opts, &diag), 0);
+    md = slurp(dir, "report.md", NULL);
+    assert_non_null(md);
+    assert_contains(md, "### Capture throughput by concurrent calls");
+    assert_contains(md, "| 100 | balanced, auto, 1 thread | – / – | – | 400.0 ns | 1.00x the time");
+    assert_contains(md,
+                    "| 1000 | balanced, auto, 1 thread | – / – | – | 480.0 ns | 1.20x the time");
+    assert_contains(md,
+                    "| 100 | balanced, auto, 2 threads | – / – | – | 200.0 ns | 1.00x the time");
+    assert_contains(md,
+                    "| 1000 | balanced, auto, 2 threads | – / – | – | 260.0 ns | 1.30x the time");
+    /* one thread's rows first */
+    assert_true(strstr(md, "| 1000 | balanced, auto, 1 thread") <
+                strstr(md, "| 100 | balanced, auto, 2 threads"));
+    free(md);
+    vox_results_free(&r);
+}
+
 static void test_bad_args(void **state)
 {
     struct fixture *fx = *state;
@@ -635,7 +684,7 @@ int main(void)
         cmocka_unit_test(test_plots),      cmocka_unit_test(test_no_gnuplot),
         cmocka_unit_test(test_unwritable), cmocka_unit_test(test_two_files),
         cmocka_unit_test(test_sparse),     cmocka_unit_test(test_bad_args),
-        cmocka_unit_test(test_approaches),
+        cmocka_unit_test(test_approaches), cmocka_unit_test(test_capture_scaling),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

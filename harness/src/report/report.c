@@ -800,12 +800,19 @@ static size_t param_values(const struct vox_results *r, const char *workload, co
 
 /* Orders runs (each with param `key`) by its numeric value. Insertion sort: stable, so
  * configurations keep the order the suite ran them in. */
+/* A run's numeric param `key`; 0 when it has none. */
+static double param_num(const struct vox_run *run, const char *key)
+{
+    const char *v = vox_run_param(run, key);
+
+    return v ? strtod(v, NULL) : 0;
+}
+
+/* Orders the runs by the numeric value of param `key` (0 when absent); stable. */
 static void sort_by_param(const struct vox_run **runs, size_t n, const char *key)
 {
     for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && strtod(vox_run_param(runs[j - 1], key), NULL) >
-                                        strtod(vox_run_param(runs[j], key), NULL);
-             j--) {
+        for (size_t j = i; j > 0 && param_num(runs[j - 1], key) > param_num(runs[j], key); j--) {
             const struct vox_run *t = runs[j];
 
             runs[j] = runs[j - 1];
@@ -1266,7 +1273,8 @@ static void table_capture_tools(struct doc *d, const struct vox_results *r)
 }
 
 /* Packets/s against the calls live at once: the pcap runs of workloads that sweep
- * `concurrency` (the same calls and packets in each file, only the overlap changes). */
+ * `concurrency` (the same calls and packets in each file, only the overlap changes); with a
+ * `threads` axis too, each thread count against its own fewest calls. */
 static void table_capture_scaling(struct doc *d, const struct vox_results *r)
 {
     const struct vox_run **runs = NULL;
@@ -1284,6 +1292,7 @@ static void table_capture_scaling(struct doc *d, const struct vox_results *r)
             param_values(r, r->runs[i].workload, "concurrency") > 1)
             runs[n++] = &r->runs[i];
     sort_by_param(runs, n, "concurrency");
+    sort_by_param(runs, n, "threads");
     if (n) {
         doc_heading(d, 3, "Capture throughput by concurrent calls");
         doc_table(d, 8);
@@ -1301,7 +1310,7 @@ static void table_capture_scaling(struct doc *d, const struct vox_results *r)
         const char *profile = vox_run_param(run, "profile"), *match = vox_run_param(run, "match");
         double ns = median_of(run, "ns_per_packet");
 
-        if (i == 0)
+        if (i == 0 || param_num(run, "threads") != param_num(runs[i - 1], "threads"))
             first = ns;
         doc_cell(d, "%s%s", vox_run_param(run, "concurrency"), run->ok ? "" : " (failed)");
         if (isfinite(median_of(run, "threads")))
