@@ -1381,117 +1381,6 @@ static void per_call_pcaps_generated(void **state)
     unlink(src);
 }
 
-/* Writes `src` to `dst` twice, the second time `shift_s` seconds later: every Call-ID then
- * makes two calls, the second long after the first has finished. */
-static void capture_twice(const char *src, const char *dst, long shift_s)
-{
-    char err[PCAP_ERRBUF_SIZE];
-    pcap_t *in = NULL, *dead = NULL;
-    pcap_dumper_t *out = NULL;
-
-    for (int pass = 0; pass < 2; pass++) {
-        struct pcap_pkthdr *h;
-        const u_char *data;
-        int rc;
-
-        in = pcap_open_offline(src, err);
-        if (!in)
-            fail_msg("%s: %s", src, err);
-        if (!dead) {
-            dead = pcap_open_dead(pcap_datalink(in), pcap_snapshot(in));
-            out = pcap_dump_open(dead, dst);
-            if (!out)
-                fail_msg("%s: %s", dst, pcap_geterr(dead));
-        }
-        while ((rc = pcap_next_ex(in, &h, &data)) == 1) {
-            struct pcap_pkthdr c = *h;
-
-            c.ts.tv_sec += pass * shift_s;
-            pcap_dump((u_char *)out, &c, data);
-        }
-        assert_int_equal(rc, PCAP_ERROR_BREAK);
-        pcap_close(in);
-    }
-    pcap_dump_close(out);
-    pcap_close(dead);
-}
-
-/*
- * Per-call files with finished calls let go (--pcap-dir with --finished): the tracker reuses
- * the slots of finished calls, and a Call-ID seen again an hour later is a new call whose
- * frames join its first call's file. Over UDP with IP fragments and over TCP (reordered and
- * retransmitted segments, whose recent messages are remembered per slot), with files open at
- * will and with 2 at most, the files are byte for byte those of a run that keeps every call.
- */
-static void per_call_pcaps_finished(void **state)
-{
-    static const char *const cases[] = {
-        "--calls 100 --concurrency 4 --duration-ms 400 --fragment --big-invite "
-        "--loss-rate 2 --seed 31",
-        "--calls 100 --concurrency 4 --duration-ms 400 --sip-transport tcp --tcp-segment 300 "
-        "--tcp-reorder 2 --tcp-retransmit 3 --tcp-coalesce --big-invite --seed 32",
-    };
-    char one[96], src[96], fin[96];
-
-    (void)state;
-    snprintf(one, sizeof one, "/tmp/%d-vox-callpcap-fin1.pcap", (int)getpid());
-    snprintf(src, sizeof src, "/tmp/%d-vox-callpcap-fin.pcap", (int)getpid());
-    snprintf(fin, sizeof fin, "/tmp/%d-vox-callpcap-fin.jsonl", (int)getpid());
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        char cmd[1024], ref[128], a[1024], b[1024];
-        struct vox_capture_stats rst;
-        struct call_expect *e;
-        size_t n;
-
-        snprintf(cmd, sizeof cmd, "%s --out %s %s", VOX_PCAPGEN_BIN, one, cases[c]);
-        if (system(cmd) != 0)
-            fail_msg("vox-pcapgen failed: %s", cmd);
-        capture_twice(one, src, 3600);
-        make_temp_dir(ref, sizeof ref, "finref");
-        e = run_pcap_dir(src, ref, 0, &n, &rst);
-        assert_int_equal(n, 100);
-        for (int tiny = 0; tiny < 2; tiny++) {
-            struct vox_capture_config cfg;
-            struct vox_capture *cap;
-            struct vox_capture_stats st;
-            struct vox_diag d = {{0}};
-            char dir[128];
-
-            make_temp_dir(dir, sizeof dir, "fin");
-            vox_capture_config_init(&cfg);
-            cfg.match = "scalar";
-            cfg.pcap_dir = dir;
-            cfg.finished_path = fin;
-            if (vox_capture_open_file(&cfg, src, &cap, &d) != 0)
-                fail_msg("%s: %s", src, d.text);
-            if (tiny)
-                cap_callpcap_set_limits(cap->cp, 2, 512, 4096);
-            assert_int_equal(vox_capture_run(cap, 0, 0, &d), 0);
-            /* finished calls left: their slots were reused, within a copy and across the two */
-            assert_true(cap->tr.ncalls < n);
-            assert_int_equal(vox_capture_finish_all(cap, &d), 0);
-            vox_capture_stats(cap, &st);
-            assert_int_equal(st.calls_finished, 2 * n);
-            assert_int_equal(st.pcap_files, n);
-            assert_int_equal(st.pcap_frames, rst.pcap_frames);
-            assert_int_equal(st.pcap_incomplete + st.pcap_write_errors, 0);
-            vox_capture_close(cap);
-            for (size_t i = 0; i < n; i++) {
-                call_file(ref, &e[i], a, sizeof a);
-                call_file(dir, &e[i], b, sizeof b);
-                assert_same_file(a, b);
-            }
-            check_call_files(src, dir, e, n, 0, 0);
-            remove_tree(dir);
-        }
-        free(e);
-        remove_tree(ref);
-    }
-    unlink(one);
-    unlink(src);
-    unlink(fin);
-}
-
 /* Frames gathered from several captures, to be written in time order. */
 struct mix {
     struct mix_frame {
@@ -1540,9 +1429,9 @@ static void capture_span(const char *src, int64_t *first, int64_t *last)
     pcap_close(in);
 }
 
-/* Adds the frames of `src` but FINs, `shift_us` later; with `only`, just the last of them whose
- * bytes hold that string ("": the last), at the time `shift_us`. */
-static void mix_add(struct mix *m, const char *src, int64_t shift_us, const char *only)
+/* Adds the frames of `src` (without TCP FINs unless `fins`), `shift_us` later; with `only`, just
+ * the last of them whose bytes hold that string ("": the last), at the time `shift_us`. */
+static void mix_add(struct mix *m, const char *src, int64_t shift_us, const char *only, bool fins)
 {
     char err[PCAP_ERRBUF_SIZE];
     pcap_t *in = pcap_open_offline(src, err);
@@ -1557,7 +1446,8 @@ static void mix_add(struct mix *m, const char *src, int64_t shift_us, const char
         struct mix_frame *f;
         int64_t t = only ? shift_us : tv_us(h->ts) + shift_us;
 
-        if (is_tcp_fin(data, h->caplen) || (only && !memmem(data, h->caplen, only, strlen(only))))
+        if ((!fins && is_tcp_fin(data, h->caplen)) ||
+            (only && !memmem(data, h->caplen, only, strlen(only))))
             continue;
         if (only && kept) { /* keep only the last match */
             m->n--;
@@ -1590,7 +1480,7 @@ static int mix_cmp(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* Writes the frames in time order (as added, for equal times) to `dst`, and frees them. */
+/* Writes the frames (Ethernet) in time order, as added for equal times, to `dst`; frees them. */
 static void mix_write(struct mix *m, const char *dst)
 {
     pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
@@ -1605,6 +1495,88 @@ static void mix_write(struct mix *m, const char *dst)
     free(m->f);
     pcap_dump_close(out);
     pcap_close(dead);
+}
+
+/*
+ * Per-call files with finished calls let go (--pcap-dir with --finished): the tracker reuses
+ * the slots of finished calls, and a Call-ID seen again an hour later is a new call whose
+ * frames join its first call's file. Over UDP with IP fragments and over TCP (reordered and
+ * retransmitted segments, whose recent messages are remembered per slot), with files open at
+ * will and with 2 at most, the files are byte for byte those of a run that keeps every call.
+ */
+static void per_call_pcaps_finished(void **state)
+{
+    static const char *const cases[] = {
+        "--calls 100 --concurrency 4 --duration-ms 400 --fragment --big-invite "
+        "--loss-rate 2 --seed 31",
+        "--calls 100 --concurrency 4 --duration-ms 400 --sip-transport tcp --tcp-segment 300 "
+        "--tcp-reorder 2 --tcp-retransmit 3 --tcp-coalesce --big-invite --seed 32",
+    };
+    char one[96], src[96], fin[96];
+
+    (void)state;
+    snprintf(one, sizeof one, "/tmp/%d-vox-callpcap-fin1.pcap", (int)getpid());
+    snprintf(src, sizeof src, "/tmp/%d-vox-callpcap-fin.pcap", (int)getpid());
+    snprintf(fin, sizeof fin, "/tmp/%d-vox-callpcap-fin.jsonl", (int)getpid());
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char cmd[1024], ref[128], a[1024], b[1024];
+        struct vox_capture_stats rst;
+        struct call_expect *e;
+        size_t n;
+
+        snprintf(cmd, sizeof cmd, "%s --out %s %s", VOX_PCAPGEN_BIN, one, cases[c]);
+        if (system(cmd) != 0)
+            fail_msg("vox-pcapgen failed: %s", cmd);
+        {
+            struct mix m = {NULL, 0};
+
+            mix_add(&m, one, 0, NULL, true);
+            mix_add(&m, one, 3600 * 1000000ll, NULL, true); /* an hour later, again */
+            mix_write(&m, src);
+        }
+        make_temp_dir(ref, sizeof ref, "finref");
+        e = run_pcap_dir(src, ref, 0, &n, &rst);
+        assert_int_equal(n, 100);
+        for (int tiny = 0; tiny < 2; tiny++) {
+            struct vox_capture_config cfg;
+            struct vox_capture *cap;
+            struct vox_capture_stats st;
+            struct vox_diag d = {{0}};
+            char dir[128];
+
+            make_temp_dir(dir, sizeof dir, "fin");
+            vox_capture_config_init(&cfg);
+            cfg.match = "scalar";
+            cfg.pcap_dir = dir;
+            cfg.finished_path = fin;
+            if (vox_capture_open_file(&cfg, src, &cap, &d) != 0)
+                fail_msg("%s: %s", src, d.text);
+            if (tiny)
+                cap_callpcap_set_limits(cap->cp, 2, 512, 4096);
+            assert_int_equal(vox_capture_run(cap, 0, 0, &d), 0);
+            /* finished calls left: their slots were reused, within a copy and across the two */
+            assert_true(cap->tr.ncalls < n);
+            assert_int_equal(vox_capture_finish_all(cap, &d), 0);
+            vox_capture_stats(cap, &st);
+            assert_int_equal(st.calls_finished, 2 * n);
+            assert_int_equal(st.pcap_files, n);
+            assert_int_equal(st.pcap_frames, rst.pcap_frames);
+            assert_int_equal(st.pcap_incomplete + st.pcap_write_errors, 0);
+            vox_capture_close(cap);
+            for (size_t i = 0; i < n; i++) {
+                call_file(ref, &e[i], a, sizeof a);
+                call_file(dir, &e[i], b, sizeof b);
+                assert_same_file(a, b);
+            }
+            check_call_files(src, dir, e, n, 0, 0);
+            remove_tree(dir);
+        }
+        free(e);
+        remove_tree(ref);
+    }
+    unlink(one);
+    unlink(src);
+    unlink(fin);
 }
 
 /*
@@ -1640,10 +1612,10 @@ static void per_call_pcaps_retired_retransmission(void **state)
     capture_span(a, &a_first, &a_end);
     capture_span(b, &b_first, &b_end);
     b_shift = a_end + 2000000 - b_first;
-    mix_add(&m, a, 0, NULL);
-    mix_add(&m, a, a_end + 1500000, ""); /* A's last frame but FINs (an ACK) */
-    mix_add(&m, b, b_shift, NULL);
-    mix_add(&m, a, b_first + b_shift + 500000, "BYE sip:");
+    mix_add(&m, a, 0, NULL, false);
+    mix_add(&m, a, a_end + 1500000, "", false); /* A's last frame but FINs (an ACK) */
+    mix_add(&m, b, b_shift, NULL, false);
+    mix_add(&m, a, b_first + b_shift + 500000, "BYE sip:", false);
     mix_write(&m, src);
 
     make_temp_dir(ref, sizeof ref, "rref");
