@@ -126,6 +126,12 @@ struct cp_slot {
     uint32_t prev, next; /* LRU, least recently used first; CAP_NONE ends */
 };
 
+/* A set of 64-bit hashes: open addressing, at most half full; 0 marks a free entry. */
+struct cp_hset {
+    uint64_t *k;
+    size_t mask, n;
+};
+
 /* What the writer knows of a call's file, by the tracker's call slot. */
 struct cp_call {
     uint8_t *buf; /* frames not yet written: each a pcap_pkthdr, then its bytes */
@@ -150,10 +156,9 @@ struct cap_callpcap {
     struct cp_call *calls;
     size_t cap_calls;
     uint64_t opens;
-    /* the Call-ID hashes of retired calls whose files this run made (open addressing, 0 marks
-     * a free entry): a later call of the same Call-ID appends to its file */
-    uint64_t *made;
-    size_t made_mask, nmade;
+    /* the Call-ID hashes of retired calls whose files this run made: a later call of the same
+     * Call-ID appends to the file; or gave up after a failed write: it leaves the file alone */
+    struct cp_hset made, given_up;
     /* calls' buffers */
     uint32_t buf_head, buf_tail;
     size_t buf_bytes, call_buf_bytes, max_buf_bytes;
@@ -333,54 +338,58 @@ static bool calls_reserve(struct cap_callpcap *cp, uint32_t n)
     return true;
 }
 
-static uint64_t made_key(uint64_t id_hash)
+static uint64_t hset_key(uint64_t h)
 {
-    return id_hash ? id_hash : 1; /* 0 marks a free entry */
+    return h ? h : 1; /* 0 marks a free entry */
 }
 
-static bool made_has(const struct cap_callpcap *cp, uint64_t id_hash)
+static bool hset_has(const struct cp_hset *set, uint64_t h)
 {
-    uint64_t k = made_key(id_hash);
+    uint64_t k = hset_key(h);
 
-    if (!cp->made)
+    if (!set->k)
         return false;
-    for (size_t i = k & cp->made_mask; cp->made[i]; i = (i + 1) & cp->made_mask)
-        if (cp->made[i] == k)
+    for (size_t i = k & set->mask; set->k[i]; i = (i + 1) & set->mask)
+        if (set->k[i] == k)
             return true;
     return false;
 }
 
-/* Remembers that this run made the file of Call-ID hash `id_hash`. False: no memory (the next
- * call of that Call-ID would then start the file anew, which its caller counts). */
-static bool made_add(struct cap_callpcap *cp, uint64_t id_hash)
+/* Adds h to the set; false when there is no memory for it. */
+static bool hset_add(struct cp_hset *set, uint64_t h)
 {
-    uint64_t k = made_key(id_hash);
+    uint64_t k = hset_key(h);
     size_t i;
 
-    if (made_has(cp, id_hash))
+    if (hset_has(set, h))
         return true;
-    if (2 * (cp->nmade + 1) > cp->made_mask + 1 || !cp->made) { /* load at most 1/2 */
-        size_t ncap = cp->made ? 2 * (cp->made_mask + 1) : 1024;
+    if (!set->k || 2 * (set->n + 1) > set->mask + 1) {
+        size_t ncap = set->k ? 2 * (set->mask + 1) : 1024;
         uint64_t *t = calloc(ncap, sizeof *t);
 
         if (!t)
             return false;
-        for (size_t j = 0; cp->made && j <= cp->made_mask; j++) {
-            if (!cp->made[j])
+        for (size_t j = 0; set->k && j <= set->mask; j++) {
+            if (!set->k[j])
                 continue;
-            for (i = cp->made[j] & (ncap - 1); t[i]; i = (i + 1) & (ncap - 1))
+            for (i = set->k[j] & (ncap - 1); t[i]; i = (i + 1) & (ncap - 1))
                 ;
-            t[i] = cp->made[j];
+            t[i] = set->k[j];
         }
-        free(cp->made);
-        cp->made = t;
-        cp->made_mask = ncap - 1;
+        free(set->k);
+        set->k = t;
+        set->mask = ncap - 1;
     }
-    for (i = k & cp->made_mask; cp->made[i]; i = (i + 1) & cp->made_mask)
+    for (i = k & set->mask; set->k[i]; i = (i + 1) & set->mask)
         ;
-    cp->made[i] = k;
-    cp->nmade++;
+    set->k[i] = k;
+    set->n++;
     return true;
+}
+
+static size_t hset_bytes(const struct cp_hset *set)
+{
+    return set->k ? (set->mask + 1) * sizeof *set->k : 0;
 }
 
 /* The open file of call n: the most recently used; opens it (closing the least recently used
@@ -401,12 +410,18 @@ static pcap_dumper_t *file_of(struct cap_callpcap *cp, uint32_t n)
         }
         return cp->slots[c->slot].d;
     }
+    if (!c->created && hset_has(&cp->given_up, call->id_hash)) {
+        /* an earlier call of this Call-ID tore the file: what it holds stays as it is */
+        cp->st->pcap_write_errors++;
+        c->broken = 1;
+        return NULL;
+    }
     if (cp->free_head == CAP_NONE)
         close_slot(cp, cp->lru_head, false);
     cap_callpcap_name(call->call_id, call->id_hash, cp->path + cp->dir_len + 1,
                       cp->path_cap - cp->dir_len - 1);
     /* The first open of a run starts the file anew (a file of an earlier run is replaced). */
-    append = c->created || made_has(cp, call->id_hash);
+    append = c->created || hset_has(&cp->made, call->id_hash);
     d = append ? pcap_dump_open_append(cp->dead, cp->path) : pcap_dump_open(cp->dead, cp->path);
     cp->opens++;
     if (!d) {
@@ -709,7 +724,8 @@ void cap_callpcap_retire(struct cap_callpcap *cp, uint32_t n)
         buf_release(cp, n);
     if (c->slot != CAP_NONE)
         close_slot(cp, c->slot, false); /* flushed: the file is complete on disk */
-    if (c->created && !made_add(cp, cp->cfg.tr->calls[n].id_hash))
+    if (c->created &&
+        !hset_add(c->broken ? &cp->given_up : &cp->made, cp->cfg.tr->calls[n].id_hash))
         cp->st->pcap_write_errors++; /* a later call of this Call-ID would replace the file */
     c->created = 0;
     c->broken = 0;
@@ -1377,7 +1393,7 @@ size_t cap_callpcap_bytes(const struct cap_callpcap *cp)
 {
     return cp->dbytes + cp->sbytes + cp->buf_bytes + cp->arena_cap + cp->cap_q * sizeof *cp->q +
            cp->cap_calls * sizeof *cp->calls + cp->nslots * sizeof *cp->slots +
-           (cp->made ? (cp->made_mask + 1) * sizeof *cp->made : 0) +
+           hset_bytes(&cp->made) + hset_bytes(&cp->given_up) +
            (cp->dmask + 1) * sizeof *cp->dbuckets + (cp->smask + 1) * sizeof *cp->sbuckets;
 }
 
@@ -1504,7 +1520,8 @@ void cap_callpcap_destroy(struct cap_callpcap *cp)
     for (size_t i = 0; i < cp->cap_calls; i++)
         free(cp->calls[i].buf);
     free(cp->calls);
-    free(cp->made);
+    free(cp->made.k);
+    free(cp->given_up.k);
     free(cp->q);
     free(cp->arena);
     free(cp->path);
