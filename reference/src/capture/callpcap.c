@@ -716,8 +716,8 @@ void cap_callpcap_retire(struct cap_callpcap *cp, uint32_t n)
 
     if (cp->nq)
         cap_callpcap_flush(cp); /* frames queued for it go to its file, not its successor's */
-    if (n >= cp->cap_calls)
-        return; /* nothing was ever written for that slot */
+    if (!calls_reserve(cp, n))
+        return; /* no memory: nothing can have been written for that slot either */
     c = &cp->calls[n];
     drain(cp, n);
     if (c->cap)
