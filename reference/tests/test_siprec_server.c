@@ -995,19 +995,15 @@ static void test_requests_while_files_are_made(void **state)
     (void)state;
     struct srv sv;
     struct client c, c2;
-    char resp[16384], msg[16384], body[8192], hold[8192], tag[64], tag2[64], page[16384];
-    size_t blen, hlen, len;
+    char resp[16384], msg[16384], hold[8192], tag[64], tag2[64], page[16384];
+    size_t hlen, len;
     unsigned channels;
 
     srv_start(&sv, NULL);
     srs_files_hold(sv.srs, true);
-    blen = siprec_body(body, sizeof(body), "sendonly", 40002);
     hlen = siprec_body(hold, sizeof(hold), "inactive", 40002);
     client_open(&c, sv.sip_port, false);
-    len = request(msg, sizeof(msg), &c, "INVITE", "making@test", 1, "m1", "", SIPREC_HDRS,
-                  MULTIPART, body, blen);
-    client_send(&c, msg, len);
-    assert_int_equal(client_response(&c, resp, sizeof(resp), 200, 3000), 200);
+    assert_int_equal(invite(&c, "making@test", "m1", "sendonly", resp, sizeof(resp)), 200);
     to_tag_of(resp, tag, sizeof(tag));
     ack(&c, "making@test", 1, tag);
     for (int i = 0; i < 300 && files_waiting(&sv) == 0; i++) {
@@ -1022,10 +1018,7 @@ static void test_requests_while_files_are_made(void **state)
     assert_non_null(strstr(page, "\"streams\":[]"));
     /* so does a new call: its 200 does not wait for the first call's files */
     client_open(&c2, sv.sip_port, true);
-    len = request(msg, sizeof(msg), &c2, "INVITE", "second@test", 1, "s1", "", SIPREC_HDRS,
-                  MULTIPART, body, blen);
-    client_send(&c2, msg, len);
-    assert_int_equal(client_response(&c2, resp, sizeof(resp), 200, 3000), 200);
+    assert_int_equal(invite(&c2, "second@test", "s1", "sendonly", resp, sizeof(resp)), 200);
     to_tag_of(resp, tag2, sizeof(tag2));
     ack(&c2, "second@test", 1, tag2);
 
