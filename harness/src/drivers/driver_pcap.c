@@ -170,6 +170,34 @@ static int read_truth(const struct vox_workload *w, struct capture_file *cf, str
     return 0;
 }
 
+static double jnum(json_t *o, const char *a, const char *b)
+{
+    json_t *v = json_object_get(json_object_get(o, a), b);
+
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* Runs vox-capture (argv; its JSON goes to `out`, its stderr to `err`) and loads the JSON into
+ * *root; `what` names the run in errors. */
+static int run_capture_json(const struct vox_driver_env *env, const struct vox_workload *w,
+                            char *const *argv, const char *out, const char *err, const char *what,
+                            struct vox_child_usage *u, json_t **root, struct vox_diag *diag)
+{
+    json_error_t jerr;
+    int rc = vox_child_run(argv, NULL, NULL, err, env->timeout_s, u, diag);
+
+    if (rc)
+        return rc;
+    if (u->timed_out || u->exit_code != 0)
+        return fail_child(w, what, err, u, diag);
+    *root = json_load_file(out, 0, &jerr);
+    if (!*root) {
+        vox_diag_set(diag, "workload '%s': vox-capture output is not JSON: %s", w->id, jerr.text);
+        return VOX_EMALFORMED;
+    }
+    return 0;
+}
+
 /* The packets and calls of a given capture, as vox-capture counts them (no truth file). */
 static int count_packets(const struct vox_driver_env *env, const struct vox_workload *w,
                          struct capture_file *cf, struct vox_diag *diag)
@@ -177,26 +205,18 @@ static int count_packets(const struct vox_driver_env *env, const struct vox_work
     char bin[600], out[600], err[600];
     char *argv[] = {bin, "-r", cf->path, "--match", "scalar", "--summary-only", "-o", out, NULL};
     struct vox_child_usage u;
-    json_error_t jerr;
-    json_t *root, *st;
+    json_t *root;
     int rc;
 
     snprintf(bin, sizeof(bin), "%s/vox-capture", env->bin_dir);
     snprintf(out, sizeof(out), "%s/%s.count.json", env->work_dir, w->id);
     snprintf(err, sizeof(err), "%s/%s.count.err", env->work_dir, w->id);
-    rc = vox_child_run(argv, NULL, NULL, err, env->timeout_s, &u, diag);
+    rc = run_capture_json(env, w, argv, out, err, "vox-capture (counting the packets)", &u, &root,
+                          diag);
     if (rc)
         return rc;
-    if (u.timed_out || u.exit_code != 0)
-        return fail_child(w, "vox-capture (counting the packets)", err, &u, diag);
-    root = json_load_file(out, 0, &jerr);
-    if (!root) {
-        vox_diag_set(diag, "workload '%s': vox-capture output is not JSON: %s", w->id, jerr.text);
-        return VOX_EMALFORMED;
-    }
-    st = json_object_get(root, "stats");
-    cf->packets = json_number_value(json_object_get(st, "read"));
-    cf->calls = json_number_value(json_object_get(st, "calls"));
+    cf->packets = json_number_value(json_object_get(json_object_get(root, "stats"), "read"));
+    cf->calls = json_number_value(json_object_get(json_object_get(root, "stats"), "calls"));
     json_decref(root);
     return 0;
 }
@@ -310,13 +330,6 @@ static int push(struct vox_run *run, const char *name, const char *unit, enum vo
     return m && vox_metric_push(m, v) == 0 ? 0 : VOX_ENOMEM;
 }
 
-static double jnum(json_t *o, const char *a, const char *b)
-{
-    json_t *v = json_object_get(json_object_get(o, a), b);
-
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 static int run_vox_capture(const struct vox_driver_env *env, const struct vox_workload *w,
                            struct vox_run *run, const struct capture_file *cf,
                            struct vox_diag *diag)
@@ -327,7 +340,6 @@ static int run_vox_capture(const struct vox_driver_env *env, const struct vox_wo
     char bin[600], out[600], err[600];
     char *argv[24];
     struct vox_child_usage u;
-    json_error_t jerr;
     json_t *root;
     double read, calls, rtp, run_s;
     size_t n = 0;
@@ -361,16 +373,9 @@ static int run_vox_capture(const struct vox_driver_env *env, const struct vox_wo
     argv[n++] = "-o";
     argv[n++] = out;
     argv[n] = NULL;
-    rc = vox_child_run(argv, NULL, NULL, err, env->timeout_s, &u, diag);
+    rc = run_capture_json(env, w, argv, out, err, "vox-capture", &u, &root, diag);
     if (rc)
         return rc;
-    if (u.timed_out || u.exit_code != 0)
-        return fail_child(w, "vox-capture", err, &u, diag);
-    root = json_load_file(out, 0, &jerr);
-    if (!root) {
-        vox_diag_set(diag, "workload '%s': vox-capture output is not JSON: %s", w->id, jerr.text);
-        return VOX_EMALFORMED;
-    }
     read = jnum(root, "stats", "read");
     calls = jnum(root, "stats", "calls");
     rtp = jnum(root, "stats", "rtp_packets");
