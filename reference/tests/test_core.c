@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* Core tests: error codes and texts, diagnostics, the backend registry helper, clock, CPUs. */
+/* Core tests: error codes and texts, diagnostics, the backend registry helper, clock, CPUs,
+ * the reserve of open files. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/registry.h"
 #include "vox/core.h"
@@ -151,6 +157,79 @@ static void clock_and_cpus(void **st)
     assert_non_null(vox_build_features());
 }
 
+/* The size of this process's descriptor table ("FDSize" in /proc/self/status). */
+static long fd_table_size(void)
+{
+    char line[256];
+    long size = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "FDSize: %ld", &size) == 1)
+            break;
+    fclose(f);
+    return size;
+}
+
+static void fd_reserve_raises_the_limit_and_grows_the_table(void **st)
+{
+    struct rlimit orig, rl;
+    struct stat a, b;
+    int p[2];
+    char c = 0;
+
+    (void)st;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &orig), 0);
+    if (orig.rlim_max != RLIM_INFINITY && orig.rlim_max < 8192)
+        skip(); /* the hard limit leaves no room to test in */
+    /* a descriptor in use at 511, where the reserve below puts its probe */
+    rl = orig;
+    rl.rlim_cur = 1024;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(dup2(p[0], 511), 511);
+    rl.rlim_cur = 128;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+
+    /* raised to what is asked for, not further; the descriptor in use is left alone */
+    assert_int_equal(vox_fd_reserve(512), 512);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    assert_int_equal(rl.rlim_cur, 512);
+    assert_int_equal(fstat(511, &a), 0);
+    assert_int_equal(fstat(p[0], &b), 0);
+    assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+    assert_int_equal(write(p[1], "x", 1), 1);
+    assert_int_equal(read(511, &c, 1), 1);
+    assert_int_equal(c, 'x');
+
+    /* the table grows at once, before any descriptor needs it */
+    long before = fd_table_size();
+    assert_true(before > 0 && before < 6000);
+    assert_int_equal(vox_fd_reserve(6000), 6000);
+    assert_true(fd_table_size() >= 6000);
+    /* no descriptor was left behind by the probe */
+    for (int fd = 512; fd < 6000; fd++)
+        assert_int_equal(fcntl(fd, F_GETFD), -1);
+
+    /* never lowered */
+    assert_int_equal(vox_fd_reserve(100), 6000);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    assert_int_equal(rl.rlim_cur, 6000);
+
+    /* capped by the hard limit (raised back only when privileged, so this comes last) */
+    rl.rlim_cur = rl.rlim_max = 7000;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    assert_int_equal(vox_fd_reserve(1000000), 7000);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    assert_int_equal(rl.rlim_cur, 7000);
+
+    close(511);
+    close(p[0]);
+    close(p[1]);
+    setrlimit(RLIMIT_NOFILE, &orig);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +238,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(registry_finds_explains_and_rejects_duplicates),
         cmocka_unit_test(clock_and_cpus),
         cmocka_unit_test(socket_arrival_from_the_kernel_stamp),
+        cmocka_unit_test(fd_reserve_raises_the_limit_and_grows_the_table),
     };
 
     (void)argc;

@@ -34,6 +34,16 @@ unsigned vox_cpu_count(void);
  */
 void vox_process_prepare(char **argv);
 
+/*
+ * Makes room for `want` open files: raises the soft RLIMIT_NOFILE towards the hard one when it
+ * is lower (never lowers it), then grows the process's descriptor table to that size at once.
+ * The kernel grows the table by doubling as descriptors are opened, and in a process with
+ * threads each growth waits for an RCU grace period (milliseconds on a loaded VM) in whichever
+ * thread opened the descriptor; done up front, no later socket() or open() waits for it.
+ * Returns the number of descriptors the process may now have open (the soft limit).
+ */
+unsigned long vox_fd_reserve(unsigned long want);
+
 /* The build's version string and configuration summary ("jemalloc mimalloc cuda ..."). */
 const char *vox_version(void);
 const char *vox_build_features(void);

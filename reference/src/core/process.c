@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Process preparation: the environment every compiled backend needs before main() runs. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "vox/config.h"
@@ -39,4 +41,34 @@ void vox_process_prepare(char **argv)
 #else
     (void)argv;
 #endif
+}
+
+unsigned long vox_fd_reserve(unsigned long want)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        struct rlimit up = rl;
+        up.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            rl = up;
+    }
+    unsigned long room = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > want ? want : rl.rlim_cur;
+    /* A descriptor at the top of the room makes the kernel size the table for it, and closing
+     * it leaves the table as it is (tables never shrink). F_DUPFD takes the lowest free number
+     * from room - 1 up, so no descriptor in use is touched. */
+    if (room > 64) {
+        int top = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, (int)(room - 1));
+        if (top < 0) {
+            int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+            top = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, (int)(room - 1)) : -1;
+            if (fd >= 0)
+                close(fd);
+        }
+        if (top >= 0)
+            close(top);
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? (unsigned long)-1 : (unsigned long)rl.rlim_cur;
 }
