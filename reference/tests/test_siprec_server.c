@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -600,6 +601,27 @@ static void test_busy_and_ports(void **state)
     struct vox_srs_stats st;
     vox_srs_stats(sv.srs, &st);
     assert_int_equal(st.rejected_busy, 1);
+    client_close(&c);
+    srv_stop(&sv);
+    rm_dir(sv.dir);
+
+    /* out of open files after the first stream's socket: 500 naming the error, and the next
+     * call is answered once descriptors are free again */
+    struct rlimit was, low;
+    srv_start(&sv, NULL);
+    client_open(&c, sv.sip_port, 0);
+    int probe = dup(0);
+    assert_true(probe >= 0);
+    close(probe);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &was), 0);
+    low = was;
+    low.rlim_cur = (rlim_t)probe + 1; /* room for one more descriptor */
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    assert_int_equal(invite(&c, "fd1@test", "f1", "sendonly", resp, sizeof(resp)), 500);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &was), 0);
+    assert_non_null(strstr(resp, "cannot open an RTP socket: "));
+    assert_non_null(strstr(resp, vox_strerror(VOX__ERR(EMFILE))));
+    assert_int_equal(invite(&c, "fd2@test", "f2", "sendonly", resp, sizeof(resp)), 200);
     client_close(&c);
     srv_stop(&sv);
     rm_dir(sv.dir);

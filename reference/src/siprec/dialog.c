@@ -724,8 +724,11 @@ static int offer_answer(struct vox_srs *s, struct srs_session *ss, const struct 
             int fd = open_rtp(s, &os->ports[i]);
             if (fd < 0) {
                 rc = fd;
-                vox_diag_set(diag, "no free RTP port in %u-%u (%s)", s->cfg.rtp_port_min,
-                             s->cfg.rtp_port_max, vox_strerror(rc));
+                if (rc == VOX_ELIMIT || rc == VOX_EBUSY)
+                    vox_diag_set(diag, "no free RTP port in %u-%u (%s)", s->cfg.rtp_port_min,
+                                 s->cfg.rtp_port_max, vox_strerror(rc));
+                else /* out of open files (see "Open files" in docs/siprec.md) */
+                    vox_diag_set(diag, "cannot open an RTP socket: %s", vox_strerror(rc));
                 goto fail;
             }
             os->fds[i] = fd;
