@@ -20,8 +20,11 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1664,6 +1667,102 @@ static void per_call_pcaps_retired_retransmission(void **state)
     unlink(fin);
 }
 
+/* The size of `path` in bytes, -1 when it does not exist. */
+static long long file_size(const char *path)
+{
+    struct stat sb;
+
+    return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+/*
+ * A call whose file was torn by a failed write, then the same Call-ID again after the first
+ * call was let go: the second call must leave the torn file as it is (a record cut in the
+ * middle cannot be appended to, and starting the file anew would lose what the first call
+ * recorded) and count a write error. The first write fails at a file size limit (RLIMIT_FSIZE,
+ * SIGXFSZ ignored) that is lifted between two runs of the engine over the same capture, so that
+ * the second call's writes would go through if it tried them.
+ */
+static void per_call_pcaps_given_up(void **state)
+{
+    char one[96], spacer[96], src[96], fin[96], dir[128], path[1024], cmd[512];
+    struct vox_capture_config cfg;
+    struct vox_capture *cap;
+    struct vox_capture_stats st;
+    struct vox_diag d = {{0}};
+    struct rlimit was, low;
+    struct mix m = {NULL, 0};
+    struct call_expect e;
+    int64_t first, last;
+    size_t n_one;
+    long long torn;
+    uint64_t errors;
+
+    (void)state;
+    snprintf(one, sizeof one, "/tmp/%d-vox-callpcap-gu1.pcap", (int)getpid());
+    snprintf(spacer, sizeof spacer, "/tmp/%d-vox-callpcap-gus.pcap", (int)getpid());
+    snprintf(src, sizeof src, "/tmp/%d-vox-callpcap-gu.pcap", (int)getpid());
+    snprintf(fin, sizeof fin, "/tmp/%d-vox-callpcap-gu.jsonl", (int)getpid());
+    snprintf(cmd, sizeof cmd, "%s --out %s --calls 1 --duration-ms 1000 --seed 51", VOX_PCAPGEN_BIN,
+             one);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s --out %s --calls 1 --duration-ms 100 --rtp-only --ipv6 --seed 52",
+             VOX_PCAPGEN_BIN, spacer);
+    assert_int_equal(system(cmd), 0);
+    capture_span(one, &first, &last);
+    free(read_frames(one, &n_one, 1));
+    mix_add(&m, one, 0, NULL, true);
+    /* RTP of no call (IPv6): the once-a-second check lets the first call go */
+    mix_add(&m, spacer, last + 1500000, "", true);
+    mix_add(&m, one, 3600 * 1000000ll, NULL, true); /* an hour later, the same Call-ID */
+    mix_write(&m, src);
+
+    make_temp_dir(dir, sizeof dir, "gu");
+    vox_capture_config_init(&cfg);
+    cfg.match = "scalar";
+    cfg.profile.batch_packets = 1;
+    cfg.pcap_dir = dir;
+    cfg.finished_path = fin;
+    cfg.linger_ms = 1;
+    if (vox_capture_open_file(&cfg, src, &cap, &d) != 0)
+        fail_msg("%s: %s", src, d.text);
+
+    /* the first call, its file cut at 4 KiB */
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+    low = was;
+    low.rlim_cur = 4096;
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+    assert_int_equal(vox_capture_run(cap, n_one + 1, 0, &d), 0);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    vox_capture_stats(cap, &st);
+    assert_int_equal(st.calls_finished, 1);
+    assert_int_equal(st.pcap_files, 1);
+    assert_true(st.pcap_write_errors >= 1);
+    errors = st.pcap_write_errors;
+    snprintf(e.id, sizeof e.id, "%s", cap->tr.calls[0].call_id);
+    e.id_hash = cap->tr.calls[0].id_hash;
+    call_file(dir, &e, path, sizeof path);
+    torn = file_size(path);
+    assert_true(torn > 0 && torn <= 4096);
+
+    /* the second call: nothing written, one more error, the torn file as it was */
+    assert_int_equal(vox_capture_run(cap, 0, 0, &d), 0);
+    assert_int_equal(vox_capture_finish_all(cap, &d), 0);
+    vox_capture_stats(cap, &st);
+    vox_capture_close(cap);
+    assert_int_equal(st.calls_finished, 2);
+    assert_int_equal(st.pcap_files, 1);
+    assert_int_equal(st.pcap_write_errors, errors + 1);
+    assert_int_equal(file_size(path), torn);
+    remove_tree(dir);
+    unlink(one);
+    unlink(spacer);
+    unlink(src);
+    unlink(fin);
+}
+
 /* Names: unsafe bytes replaced, long Call-IDs cut, the hash keeps look-alikes apart. */
 static void per_call_pcap_names(void **state)
 {
@@ -1910,6 +2009,7 @@ int main(void)
         cmocka_unit_test(per_call_pcaps_generated),
         cmocka_unit_test(per_call_pcaps_finished),
         cmocka_unit_test(per_call_pcaps_retired_retransmission),
+        cmocka_unit_test(per_call_pcaps_given_up),
         cmocka_unit_test(per_call_pcaps_errors),
         cmocka_unit_test(per_call_pcaps_bounded),
         cmocka_unit_test(live_loopback),
