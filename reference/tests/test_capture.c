@@ -1763,6 +1763,286 @@ static void per_call_pcaps_given_up(void **state)
     unlink(fin);
 }
 
+/* Big-endian 32 bits at p. */
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+    p[3] = (uint8_t)v;
+}
+
+/* An RTCP report block about `ssrc` at b (24 bytes). */
+static void rtcp_block_at(uint8_t *b, uint32_t ssrc, uint8_t fraction, int32_t cum, uint32_t jitter,
+                          uint32_t lsr, uint32_t dlsr)
+{
+    put32(b, ssrc);
+    put32(b + 4, (uint32_t)fraction << 24 | ((uint32_t)cum & 0xffffff));
+    put32(b + 8, 1000); /* extended highest sequence number */
+    put32(b + 12, jitter);
+    put32(b + 16, lsr);
+    put32(b + 20, dlsr);
+}
+
+/* The RTCP tuple of an RTP stream's direction (ports + 1), reversed when `back`. */
+static struct vox_cap_tuple rtcp_tuple(const struct cap_stream *s, int back)
+{
+    struct vox_cap_tuple t = s->tuple;
+
+    if (back) {
+        memcpy(t.src, s->tuple.dst, sizeof t.src);
+        memcpy(t.dst, s->tuple.src, sizeof t.dst);
+        t.sport = s->tuple.dport;
+        t.dport = s->tuple.sport;
+    }
+    t.sport++;
+    t.dport++;
+    return t;
+}
+
+/*
+ * RTCP reports reach the streams they are about (RFC 3550 §6.4): an SR's sender info the
+ * stream its SSRC sends from the SR's source, a report block the stream with its SSRC that the
+ * block's sender receives; the round trip comes from the capture times of the SR and of the
+ * block that echoes it (LSR) less the receiver's hold (DLSR). Blocks from another address (a
+ * relay's leg) are not mixed in, and compound packets that run past their datagram are counted.
+ */
+static void rtcp_reports(void **state)
+{
+    char src[96], cmd[512], json_path[128];
+    struct vox_capture *cap;
+    struct cap_stream *a = NULL, *b = NULL;
+    struct vox_cap_tuple t;
+    uint8_t pkt[128];
+    uint32_t call;
+    uint64_t t0;
+    json_error_t je;
+    json_t *root, *streams;
+    FILE *f;
+
+    (void)state;
+    snprintf(src, sizeof src, "/tmp/%d-vox-rtcp.pcap", (int)getpid());
+    snprintf(cmd, sizeof cmd, "%s --out %s --duration-ms 400 --seed 61", VOX_PCAPGEN_BIN, src);
+    assert_int_equal(system(cmd), 0);
+    cap = run_file(src, "scalar", 0);
+    assert_int_equal(cap->tr.nstreams, 2);
+    a = &cap->tr.streams[0];
+    b = &cap->tr.streams[1];
+    assert_memory_equal(a->tuple.src, b->tuple.dst, sizeof a->tuple.src);
+    t0 = cap->tr.origin_ns + 10 * 1000000000ull;
+
+    /* A's source: an SR (sender info, a block about B: 25% lost, -3 cumulative) and an SDES */
+    memset(pkt, 0, sizeof pkt);
+    pkt[0] = 0x81, pkt[1] = 200, pkt[3] = 12; /* 52 bytes */
+    put32(pkt + 4, a->ssrc);
+    put32(pkt + 8, 0x11112222), put32(pkt + 12, 0x33334444); /* NTP: middle 0x22223333 */
+    put32(pkt + 16, 160);                                    /* RTP timestamp */
+    put32(pkt + 20, 20), put32(pkt + 24, 3200);              /* packets, octets */
+    rtcp_block_at(pkt + 28, b->ssrc, 64, -3, 80, 0, 0);
+    pkt[52] = 0x81, pkt[53] = 202, pkt[55] = 2; /* SDES: one chunk, an empty item list */
+    put32(pkt + 56, a->ssrc);
+    t = rtcp_tuple(a, 0);
+    assert_int_equal(cap_track_udp(&cap->tr, &t, pkt, 64, t0, &call), 1);
+    assert_int_equal(call, a->call);
+    assert_int_equal(a->rtcp.sr, 1);
+    assert_int_equal(a->rtcp.sender_packets, 20);
+    assert_int_equal(a->rtcp.sender_octets, 3200);
+    assert_int_equal(a->rtcp.rr, 0);
+    assert_int_equal(b->rtcp.sr, 0);
+    assert_int_equal(b->rtcp.rr, 1);
+    assert_int_equal(b->rtcp.fraction_lost, 64);
+    assert_int_equal(b->rtcp.cum_lost, -3);
+    assert_int_equal(b->rtcp.jitter, 80);
+    assert_int_equal(b->rtcp.rtt_n, 0); /* no LSR: no round trip */
+
+    /* A's receiver: an RR about A echoing the SR, held 0.5 s, back 30 ms after that */
+    memset(pkt, 0, sizeof pkt);
+    pkt[0] = 0x81, pkt[1] = 201, pkt[3] = 7; /* 32 bytes */
+    put32(pkt + 4, b->ssrc);
+    rtcp_block_at(pkt + 8, a->ssrc, 0, 5, 40, 0x22223333, 0x8000);
+    t = rtcp_tuple(a, 1);
+    assert_int_equal(cap_track_udp(&cap->tr, &t, pkt, 32, t0 + 530000000ull, &call), 1);
+    assert_int_equal(a->rtcp.rr, 1);
+    assert_int_equal(a->rtcp.cum_lost, 5);
+    assert_int_equal(a->rtcp.rtt_n, 1);
+    assert_int_equal(a->rtcp.rtt_us, 30000);
+    assert_int_equal(b->rtcp.rr, 1);
+
+    /* the same RR from another address (a relay's other leg): not A's receiver */
+    memcpy(t.src, (const uint8_t[16]){0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 9, 9, 9}, 16);
+    assert_int_equal(cap_track_udp(&cap->tr, &t, pkt, 32, t0 + 600000000ull, &call), 1);
+    assert_int_equal(a->rtcp.rr, 1);
+    assert_int_equal(cap->tr.stats->rtcp_bad, 0);
+
+    /* a length past the datagram; a report count past the length */
+    t = rtcp_tuple(a, 1);
+    pkt[3] = 9;
+    assert_int_equal(cap_track_udp(&cap->tr, &t, pkt, 32, t0 + 700000000ull, &call), 1);
+    pkt[3] = 7, pkt[0] = 0x82;
+    assert_int_equal(cap_track_udp(&cap->tr, &t, pkt, 32, t0 + 800000000ull, &call), 1);
+    assert_int_equal(cap->tr.stats->rtcp_bad, 2);
+    assert_int_equal(a->rtcp.rr, 1);
+
+    /* the JSON: fractions, milliseconds at the codec's clock, the round trip */
+    snprintf(json_path, sizeof json_path, "/tmp/%d-vox-rtcp.json", (int)getpid());
+    f = fopen(json_path, "w");
+    assert_non_null(f);
+    assert_int_equal(vox_capture_write_json(cap, f), 0);
+    fclose(f);
+    vox_capture_close(cap);
+    root = json_load_file(json_path, 0, &je);
+    if (!root)
+        fail_msg("%s: %s", json_path, je.text);
+    streams = json_object_get(root, "streams");
+    assert_int_equal(json_array_size(streams), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *r = json_object_get(json_array_get(streams, i), "rtcp");
+
+        assert_true(json_is_object(r));
+        if (i == 0) {
+            assert_int_equal(json_integer_value(json_object_get(r, "sender_packets")), 20);
+            assert_float_equal(json_real_value(json_object_get(r, "jitter_ms")), 5.0, 1e-9);
+            assert_float_equal(json_real_value(json_object_get(r, "rtt_ms")), 30.0, 1e-9);
+        } else {
+            assert_true(json_is_null(json_object_get(r, "sender_packets")));
+            assert_float_equal(json_real_value(json_object_get(r, "fraction_lost")), 0.25, 1e-9);
+            assert_float_equal(json_real_value(json_object_get(r, "jitter_ms")), 10.0, 1e-9);
+            assert_true(json_is_null(json_object_get(r, "rtt_ms")));
+        }
+    }
+    json_decref(root);
+    unlink(json_path);
+    unlink(src);
+}
+
+/* What tshark decodes of one RTP stream's RTCP: the SRs its source sends on the RTCP ports
+ * (RTP ports + 1) and the report blocks about its SSRC that come back the other way. */
+struct ts_rtcp {
+    unsigned sr, rr, sender_packets, sender_octets, fraction, jitter, rtts;
+    int cum;
+    double rtt_ms;
+};
+
+static void tshark_rtcp(const char *path, json_t *stream, struct ts_rtcp *out)
+{
+    const char *src = json_string_value(json_object_get(stream, "src"));
+    const char *dst = json_string_value(json_object_get(stream, "dst"));
+    const char *ssrc = json_string_value(json_object_get(stream, "ssrc"));
+    unsigned sp = (unsigned)json_integer_value(json_object_get(stream, "src_port")) + 1;
+    unsigned dp = (unsigned)json_integer_value(json_object_get(stream, "dst_port")) + 1;
+    char cmd[2048], line[2048];
+    FILE *p;
+
+    memset(out, 0, sizeof *out);
+    snprintf(cmd, sizeof cmd,
+             "tshark -n -r '%s' -Y 'rtcp.pt == 200 && ip.src == %s && udp.srcport == %u && "
+             "ip.dst == %s && udp.dstport == %u && rtcp.senderssrc == %s' -T fields "
+             "-e rtcp.sender.packetcount -e rtcp.sender.octetcount 2>/dev/null",
+             path, src, sp, dst, dp, ssrc);
+    assert_non_null(p = popen(cmd, "r"));
+    while (fgets(line, sizeof line, p))
+        if (sscanf(line, "%u %u", &out->sender_packets, &out->sender_octets) == 2)
+            out->sr++;
+    pclose(p);
+    /* one line per packet: the blocks' SSRCs (SDES chunks' after them), fractions, ... */
+    snprintf(cmd, sizeof cmd,
+             "tshark -n -r '%s' -o rtcp.show_roundtrip_calculation:TRUE "
+             "-o rtcp.roundtrip_min_threshhold:0 -Y 'ip.src == %s && udp.srcport == %u && "
+             "ip.dst == %s && udp.dstport == %u && rtcp.ssrc.identifier == %s' -T fields "
+             "-E separator=';' -e rtcp.ssrc.identifier -e rtcp.ssrc.fraction -e rtcp.ssrc.cum_nr "
+             "-e rtcp.ssrc.jitter -e rtcp.roundtrip-delay 2>/dev/null",
+             path, dst, dp, src, sp, ssrc);
+    assert_non_null(p = popen(cmd, "r"));
+    while (fgets(line, sizeof line, p)) {
+        char *f[5] = {line}, *ids[16], *fr[16], *cum[16], *jit[16], *save;
+        size_t nf = 1, nid = 0, nfr = 0, ncum = 0, njit = 0;
+
+        for (char *c = line; *c && nf < 5; c++)
+            if (*c == ';')
+                *c = 0, f[nf++] = c + 1;
+        assert_int_equal(nf, 5);
+        for (char *t = strtok_r(f[0], ",", &save); t && nid < 16; t = strtok_r(NULL, ",", &save))
+            ids[nid++] = t;
+        for (char *t = strtok_r(f[1], ",", &save); t && nfr < 16; t = strtok_r(NULL, ",", &save))
+            fr[nfr++] = t;
+        for (char *t = strtok_r(f[2], ",", &save); t && ncum < 16; t = strtok_r(NULL, ",", &save))
+            cum[ncum++] = t;
+        for (char *t = strtok_r(f[3], ",", &save); t && njit < 16; t = strtok_r(NULL, ",", &save))
+            jit[njit++] = t;
+        assert_true(nfr == ncum && nfr == njit && nfr <= nid);
+        for (size_t i = 0; i < nfr; i++) {
+            if (strtoul(ids[i], NULL, 16) != strtoul(ssrc, NULL, 16))
+                continue;
+            out->rr++;
+            out->fraction = (unsigned)atoi(fr[i]);
+            out->cum = atoi(cum[i]);
+            out->jitter = (unsigned)atoi(jit[i]);
+        }
+        if (f[4][0] && f[4][0] != '\n') {
+            out->rtts++;
+            out->rtt_ms = atof(f[4]);
+        }
+    }
+    pclose(p);
+}
+
+/* The RTCP of a real call, relayed by a B2BUA on two legs with the same SSRCs: the figures
+ * attached to each captured RTP stream are the ones tshark decodes on that stream's RTCP
+ * ports. tshark's round trip is whole milliseconds, cut twice (the gap and DLSR): within 2. */
+static void rtcp_matches_tshark(void **state)
+{
+    const char *path = PCAPS "/SIP_CALL_RTP_G711.pcap";
+    struct vox_capture *cap;
+    char json_path[128];
+    json_error_t je;
+    json_t *root, *streams;
+    size_t with = 0;
+    FILE *f;
+
+    (void)state;
+    if (!have_tshark())
+        skip();
+    cap = run_file(path, "scalar", 0);
+    snprintf(json_path, sizeof json_path, "/tmp/%d-vox-rtcp-real.json", (int)getpid());
+    assert_non_null(f = fopen(json_path, "w"));
+    assert_int_equal(vox_capture_write_json(cap, f), 0);
+    fclose(f);
+    vox_capture_close(cap);
+    assert_non_null(root = json_load_file(json_path, 0, &je));
+    streams = json_object_get(root, "streams");
+    for (size_t i = 0; i < json_array_size(streams); i++) {
+        json_t *s = json_array_get(streams, i), *r = json_object_get(s, "rtcp");
+        struct ts_rtcp ts;
+
+        tshark_rtcp(path, s, &ts);
+        if (!ts.sr && !ts.rr) {
+            assert_true(json_is_null(r));
+            continue;
+        }
+        with++;
+        assert_true(json_is_object(r));
+        assert_int_equal(json_integer_value(json_object_get(r, "sender_reports")), ts.sr);
+        assert_int_equal(json_integer_value(json_object_get(r, "receiver_reports")), ts.rr);
+        if (ts.sr) {
+            assert_int_equal(json_integer_value(json_object_get(r, "sender_packets")),
+                             ts.sender_packets);
+            assert_int_equal(json_integer_value(json_object_get(r, "sender_octets")),
+                             ts.sender_octets);
+        }
+        if (ts.rr) {
+            assert_float_equal(json_real_value(json_object_get(r, "fraction_lost")),
+                               ts.fraction / 256.0, 1e-9);
+            assert_int_equal(json_integer_value(json_object_get(r, "cumulative_lost")), ts.cum);
+            assert_float_equal(json_real_value(json_object_get(r, "jitter_ms")), ts.jitter / 8.0,
+                               1e-9); /* G.711: 8 units a millisecond */
+        }
+        assert_int_equal(json_integer_value(json_object_get(r, "round_trips")), ts.rtts);
+        if (ts.rtts)
+            assert_float_equal(json_real_value(json_object_get(r, "rtt_ms")), ts.rtt_ms, 2.0);
+    }
+    assert_int_equal(with, 2); /* both directions of the captured leg */
+    json_decref(root);
+    unlink(json_path);
+}
+
 /* Names: unsafe bytes replaced, long Call-IDs cut, the hash keeps look-alikes apart. */
 static void per_call_pcap_names(void **state)
 {
@@ -2010,6 +2290,8 @@ int main(void)
         cmocka_unit_test(per_call_pcaps_finished),
         cmocka_unit_test(per_call_pcaps_retired_retransmission),
         cmocka_unit_test(per_call_pcaps_given_up),
+        cmocka_unit_test(rtcp_reports),
+        cmocka_unit_test(rtcp_matches_tshark),
         cmocka_unit_test(per_call_pcaps_errors),
         cmocka_unit_test(per_call_pcaps_bounded),
         cmocka_unit_test(live_loopback),

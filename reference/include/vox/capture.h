@@ -151,6 +151,7 @@ struct vox_capture_stats {
     uint64_t tcp_segments, tcp_messages, tcp_gaps, tcp_resyncs, tcp_dropped_bytes;
     /* stage 4: classification and tracking */
     uint64_t sip_messages, sip_bad, rtp_packets, rtcp_packets, rtp_bad, other_udp, other_tcp;
+    uint64_t rtcp_bad; /* RTCP of a call whose compound packet ran past its datagram */
     uint64_t calls, calls_dropped, streams, streams_dropped;
     uint64_t memory_bytes; /* tracking + reassembly state now (+ frames held for pcap_dir) */
     /* per-call pcap files (cfg.pcap_dir): files created, frames written (a file given up may

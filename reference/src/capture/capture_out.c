@@ -110,6 +110,36 @@ static void figures_json(const struct cap_stream *s, const struct vox_rtpstats_r
     json_object_set_new(o, "last", jtime(r->last_ns));
 }
 
+/* The RTCP reports about a stream (null when none came): what the sender counted, what the
+ * receiver reported, and the round trip from this capture point (struct cap_rtcp). */
+static json_t *rtcp_json(const struct cap_stream *s)
+{
+    const struct cap_rtcp *r = &s->rtcp;
+    double ms_per_unit = s->clock_hz ? 1000.0 / s->clock_hz : 0;
+    json_t *o;
+
+    if (!r->sr && !r->rr)
+        return json_null();
+    o = json_object();
+    json_object_set_new(o, "sender_reports", json_integer(r->sr));
+    json_object_set_new(o, "sender_packets", r->sr ? json_integer(r->sender_packets) : json_null());
+    json_object_set_new(o, "sender_octets", r->sr ? json_integer(r->sender_octets) : json_null());
+    json_object_set_new(o, "receiver_reports", json_integer(r->rr));
+    json_object_set_new(o, "fraction_lost",
+                        r->rr ? json_real(r->fraction_lost / 256.0) : json_null());
+    json_object_set_new(o, "cumulative_lost", r->rr ? json_integer(r->cum_lost) : json_null());
+    json_object_set_new(o, "jitter_ms",
+                        r->rr && ms_per_unit ? json_real(r->jitter * ms_per_unit) : json_null());
+    json_object_set_new(o, "max_jitter_ms",
+                        r->rr && ms_per_unit ? json_real(r->max_jitter * ms_per_unit)
+                                             : json_null());
+    json_object_set_new(o, "round_trips", json_integer(r->rtt_n));
+    json_object_set_new(o, "rtt_ms", r->rtt_n ? json_real(r->rtt_us / 1000.0) : json_null());
+    json_object_set_new(o, "max_rtt_ms",
+                        r->rtt_n ? json_real(r->max_rtt_us / 1000.0) : json_null());
+    return o;
+}
+
 static json_t *stream_json(const struct cap_tracker *tr, const struct cap_stream *s)
 {
     json_t *o = json_object();
@@ -132,6 +162,7 @@ static json_t *stream_json(const struct cap_tracker *tr, const struct cap_stream
     json_object_set_new(o, "clock_hz", json_integer(s->clock_hz));
     json_object_set_new(o, "bytes", json_integer((json_int_t)s->bytes));
     figures_json(s, &r, o);
+    json_object_set_new(o, "rtcp", rtcp_json(s));
     return o;
 }
 
@@ -163,6 +194,7 @@ static json_t *stats_json(const struct vox_capture_stats *s)
     F(sip_bad);
     F(rtp_packets);
     F(rtcp_packets);
+    F(rtcp_bad);
     F(rtp_bad);
     F(other_udp);
     F(other_tcp);
@@ -377,7 +409,9 @@ int vox_capture_write_streams_csv(const struct vox_capture *cap, FILE *f)
     const struct cap_tracker *tr = &cap->tr;
 
     fputs("call_id,src,src_port,dst,dst_port,ssrc,payload_type,codec,packets,expected,lost,"
-          "lost_pct,seq_errors,duplicates,max_delta_ms,mean_jitter_ms,max_jitter_ms,mos\n",
+          "lost_pct,seq_errors,duplicates,max_delta_ms,mean_jitter_ms,max_jitter_ms,mos,"
+          "rtcp_sender_reports,rtcp_receiver_reports,rtcp_fraction_lost,rtcp_cumulative_lost,"
+          "rtcp_jitter_ms,rtcp_rtt_ms\n",
           f);
     for (size_t i = 0; i < tr->nstreams; i++) {
         const struct cap_stream *s = &tr->streams[i];
@@ -406,9 +440,24 @@ int vox_capture_write_streams_csv(const struct vox_capture *cap, FILE *f)
             else
                 fputc(',', f);
             if (mos >= 0)
-                fprintf(f, ",%.2f\n", mos);
+                fprintf(f, ",%.2f", mos);
             else
-                fputs(",\n", f);
+                fputc(',', f);
+        }
+        {
+            const struct cap_rtcp *rc = &s->rtcp;
+
+            fprintf(f, ",%" PRIu32 ",%" PRIu32 ",", rc->sr, rc->rr);
+            if (rc->rr)
+                fprintf(f, "%.4f,%" PRId32 ",", rc->fraction_lost / 256.0, rc->cum_lost);
+            else
+                fputs(",,", f);
+            if (rc->rr && s->clock_hz)
+                fprintf(f, "%.3f", rc->jitter * 1000.0 / s->clock_hz);
+            fputc(',', f);
+            if (rc->rtt_n)
+                fprintf(f, "%.3f", rc->rtt_us / 1000.0);
+            fputc('\n', f);
         }
     }
     return ferror(f) ? VOX_EIO : 0;

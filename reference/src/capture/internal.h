@@ -73,8 +73,27 @@ struct cap_call {
     uint32_t next_free;
 };
 
+/* What the RTCP reports of a call (RFC 3550 §6.4) say of one of its RTP streams: the sender
+ * reports of the stream's source, and the report blocks about it from its receiver. Reports are
+ * matched by SSRC and address (an SR comes from the stream's source, a block from its
+ * destination), so that a B2BUA relaying the same SSRC on another leg does not mix the two. */
+struct cap_rtcp {
+    uint32_t sr, rr;                        /* sender reports; report blocks about the stream */
+    uint32_t sender_packets, sender_octets; /* as the last SR counted them */
+    uint32_t jitter, max_jitter;            /* reported interarrival jitter, timestamp units */
+    int32_t cum_lost;                       /* the last block's cumulative loss (signed 24 bits) */
+    uint8_t fraction_lost;                  /* the last block's, in 256ths */
+    uint8_t nsr;                            /* remembered SRs (below), at most CAP_RTCP_SRS */
+    uint32_t rtt_n;                         /* round trips measured */
+    uint32_t rtt_us, max_rtt_us;            /* the last and the largest */
+    uint32_t sr_ntp[2];                     /* the middle 32 bits of the NTP time of the last SRs */
+    uint64_t sr_ns[2];                      /* and when they were captured */
+};
+#define CAP_RTCP_SRS 2
+
 /* What a packet touches comes first: the key, the call, the byte count and the statistics fill
- * three cache lines; the codec, read when the stream is created and reported, follows. */
+ * three cache lines; the codec, read when the stream is created and reported, and the RTCP
+ * reports follow. */
 struct cap_stream {
     struct vox_cap_tuple tuple;
     uint32_t ssrc;
@@ -87,6 +106,7 @@ struct cap_stream {
     char codec[CAP_CODEC_NAME_MAX];
     uint32_t clock_hz;
     enum vox_rtpstats_codec codec_id;
+    struct cap_rtcp rtcp;
 };
 
 /* A receive address announced by an SDP media line (c= + m=), and its codecs. */

@@ -697,6 +697,103 @@ int cap_track_rtp(struct cap_tracker *tr, const struct vox_cap_tuple *t, const u
     return 1;
 }
 
+/* ---- RTCP ------------------------------------------------------------------------------------ */
+
+/* The stream of `call` with this SSRC that `addr` sends (`from`) or receives. */
+static struct cap_stream *rtcp_stream(struct cap_tracker *tr, uint32_t call, uint32_t ssrc,
+                                      const struct vox_cap_tuple *t, int from)
+{
+    const struct cap_call *c = &tr->calls[call];
+
+    for (uint32_t i = 0; i < c->nstreams; i++) {
+        struct cap_stream *s = &tr->streams[c->streams[i]];
+
+        if (s->ssrc == ssrc && s->tuple.family == t->family &&
+            !memcmp(from ? s->tuple.src : s->tuple.dst, t->src, sizeof t->src))
+            return s;
+    }
+    return NULL;
+}
+
+/* An SR's sender info (RFC 3550 §6.4.1), `p` at the sender's SSRC. */
+static void rtcp_sr(struct cap_rtcp *r, const uint8_t *p, uint64_t ts_ns)
+{
+    r->sr++;
+    r->sender_packets = rd32(p + 16);
+    r->sender_octets = rd32(p + 20);
+    /* the middle 32 bits of the NTP timestamp: what a report block's LSR echoes */
+    memmove(&r->sr_ntp[1], &r->sr_ntp[0], sizeof r->sr_ntp[0]);
+    memmove(&r->sr_ns[1], &r->sr_ns[0], sizeof r->sr_ns[0]);
+    r->sr_ntp[0] = (uint32_t)(rd32(p + 4) << 16 | rd32(p + 8) >> 16);
+    r->sr_ns[0] = ts_ns;
+    if (r->nsr < CAP_RTCP_SRS)
+        r->nsr++;
+}
+
+/* A report block about the stream (24 bytes). The round trip is measured as tshark does, from
+ * the capture times alone: the block comes back DLSR after the receiver got the SR whose
+ * NTP time its LSR echoes, so (block's time - SR's time - DLSR) is the way there and back
+ * from this capture point, whatever the two ends' clocks say. */
+static void rtcp_block(struct cap_rtcp *r, const uint8_t *b, uint64_t ts_ns)
+{
+    uint32_t lost = (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
+    uint32_t lsr = rd32(b + 16), dlsr = rd32(b + 20);
+
+    r->rr++;
+    r->fraction_lost = b[4];
+    r->cum_lost = (int32_t)(lost ^ 0x800000u) - 0x800000; /* sign-extend 24 bits */
+    r->jitter = rd32(b + 12);
+    if (r->jitter > r->max_jitter)
+        r->max_jitter = r->jitter;
+    for (uint8_t k = 0; lsr && k < r->nsr; k++) {
+        uint64_t back = (uint64_t)dlsr * 1000000000u / 65536u;
+
+        if (r->sr_ntp[k] != lsr)
+            continue;
+        if (ts_ns >= r->sr_ns[k] + back) {
+            uint64_t us = (ts_ns - r->sr_ns[k] - back) / 1000u;
+
+            r->rtt_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+            if (r->rtt_us > r->max_rtt_us)
+                r->max_rtt_us = r->rtt_us;
+            r->rtt_n++;
+        }
+        break;
+    }
+}
+
+/* The SRs and RRs of a compound RTCP packet of `call` (RFC 3550 §6.4; SDES, BYE, APP and
+ * feedback packets are stepped over). A length that runs past the datagram is counted. */
+static void rtcp_packet(struct cap_tracker *tr, uint32_t call, const struct vox_cap_tuple *t,
+                        const uint8_t *p, size_t len, uint64_t ts_ns)
+{
+    while (len >= 4) {
+        size_t plen = ((size_t)p[2] << 8 | p[3]) * 4 + 4;
+        unsigned pt = p[1], count = p[0] & 0x1f;
+        size_t head = pt == 200 ? 28 : 8; /* header, sender SSRC, and an SR's sender info */
+
+        if ((p[0] >> 6) != 2 || plen > len ||
+            ((pt == 200 || pt == 201) && head + (size_t)count * 24 > plen)) {
+            tr->stats->rtcp_bad++;
+            return;
+        }
+        if (pt == 200 || pt == 201) {
+            struct cap_stream *s;
+
+            if (pt == 200 && (s = rtcp_stream(tr, call, rd32(p + 4), t, 1)) != NULL)
+                rtcp_sr(&s->rtcp, p + 4, ts_ns);
+            for (unsigned k = 0; k < count; k++) {
+                const uint8_t *b = p + head + (size_t)k * 24;
+
+                if ((s = rtcp_stream(tr, call, rd32(b), t, 0)) != NULL)
+                    rtcp_block(&s->rtcp, b, ts_ns);
+            }
+        }
+        p += plen;
+        len -= plen;
+    }
+}
+
 int cap_track_udp(struct cap_tracker *tr, const struct vox_cap_tuple *t, const uint8_t *p,
                   size_t len, uint64_t ts_ns, uint32_t *call)
 {
@@ -704,7 +801,7 @@ int cap_track_udp(struct cap_tracker *tr, const struct vox_cap_tuple *t, const u
 
     *call = CAP_NONE;
     if (len >= 8 && (p[0] >> 6) == 2 && p[1] >= 192 && p[1] <= 223) {
-        /* RTCP is counted against the calls whose SDP announced either end, not analysed. */
+        /* RTCP of the calls whose SDP announced either end: its reports go to their streams */
         e = endpoint_find(tr, t->dst, t->dport);
         if (e == CAP_NONE)
             e = endpoint_find(tr, t->src, t->sport);
@@ -712,6 +809,7 @@ int cap_track_udp(struct cap_tracker *tr, const struct vox_cap_tuple *t, const u
             return 0;
         tr->stats->rtcp_packets++;
         *call = tr->endpoints[e].call;
+        rtcp_packet(tr, *call, t, p, len, ts_ns);
         return 1;
     }
     if (!cap_rtp_shaped(p, len))
