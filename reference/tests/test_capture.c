@@ -686,6 +686,26 @@ static void profiles_and_backends_agree(void **state)
     assert_true(ref.rtp_packets > 1400);
 }
 
+/* The JSON document of `cap` (vox_capture_write_json), parsed; closes `cap`. */
+static json_t *close_to_json(struct vox_capture *cap, const char *what)
+{
+    char *doc = NULL;
+    size_t len = 0;
+    json_error_t je;
+    json_t *root;
+    FILE *f = open_memstream(&doc, &len);
+
+    assert_non_null(f);
+    assert_int_equal(vox_capture_write_json(cap, f), 0);
+    fclose(f);
+    vox_capture_close(cap);
+    root = json_loads(doc, 0, &je);
+    if (!root)
+        fail_msg("%s: the JSON does not parse: %s", what, je.text);
+    free(doc);
+    return root;
+}
+
 /* The JSON document of a run of `path` without its profile and timing (all that may differ
  * between thread counts and backends), compact, in a buffer to free. `runs` > 1 splits the file
  * over that many vox_capture_run calls. */
@@ -696,11 +716,8 @@ static char *analysis_json(const char *path, unsigned threads, const char *exec,
     struct vox_capture *cap;
     struct vox_capture_timing t;
     struct vox_diag d = {{0}};
-    char *doc = NULL, *out;
-    size_t len = 0;
-    json_error_t je;
+    char *out;
     json_t *root;
-    FILE *f;
 
     vox_capture_config_init(&cfg);
     cfg.profile.threads = threads;
@@ -716,15 +733,7 @@ static char *analysis_json(const char *path, unsigned threads, const char *exec,
     /* a second thread only where there are two CPUs, and for batches of more than one */
     assert_int_equal(t.threads,
                      threads > 1 && batch > 1 && sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1);
-    f = open_memstream(&doc, &len);
-    assert_non_null(f);
-    assert_int_equal(vox_capture_write_json(cap, f), 0);
-    fclose(f);
-    vox_capture_close(cap);
-    root = json_loads(doc, 0, &je);
-    if (!root)
-        fail_msg("%s: the JSON does not parse: %s", path, je.text);
-    free(doc);
+    root = close_to_json(cap, path);
     json_object_del(root, "profile");
     json_object_del(root, "timing");
     out = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
@@ -1807,16 +1816,14 @@ static struct vox_cap_tuple rtcp_tuple(const struct cap_stream *s, int back)
  */
 static void rtcp_reports(void **state)
 {
-    char src[96], cmd[512], json_path[128];
+    char src[96], cmd[512];
     struct vox_capture *cap;
     struct cap_stream *a = NULL, *b = NULL;
     struct vox_cap_tuple t;
     uint8_t pkt[128];
     uint32_t call;
     uint64_t t0;
-    json_error_t je;
     json_t *root, *streams;
-    FILE *f;
 
     (void)state;
     snprintf(src, sizeof src, "/tmp/%d-vox-rtcp.pcap", (int)getpid());
@@ -1882,15 +1889,7 @@ static void rtcp_reports(void **state)
     assert_int_equal(a->rtcp.rr, 1);
 
     /* the JSON: fractions, milliseconds at the codec's clock, the round trip */
-    snprintf(json_path, sizeof json_path, "/tmp/%d-vox-rtcp.json", (int)getpid());
-    f = fopen(json_path, "w");
-    assert_non_null(f);
-    assert_int_equal(vox_capture_write_json(cap, f), 0);
-    fclose(f);
-    vox_capture_close(cap);
-    root = json_load_file(json_path, 0, &je);
-    if (!root)
-        fail_msg("%s: %s", json_path, je.text);
+    root = close_to_json(cap, src);
     streams = json_object_get(root, "streams");
     assert_int_equal(json_array_size(streams), 2);
     for (size_t i = 0; i < 2; i++) {
@@ -1909,7 +1908,6 @@ static void rtcp_reports(void **state)
         }
     }
     json_decref(root);
-    unlink(json_path);
     unlink(src);
 }
 
@@ -1990,23 +1988,13 @@ static void tshark_rtcp(const char *path, json_t *stream, struct ts_rtcp *out)
 static void rtcp_matches_tshark(void **state)
 {
     const char *path = PCAPS "/SIP_CALL_RTP_G711.pcap";
-    struct vox_capture *cap;
-    char json_path[128];
-    json_error_t je;
     json_t *root, *streams;
     size_t with = 0;
-    FILE *f;
 
     (void)state;
     if (!have_tshark())
         skip();
-    cap = run_file(path, "scalar", 0);
-    snprintf(json_path, sizeof json_path, "/tmp/%d-vox-rtcp-real.json", (int)getpid());
-    assert_non_null(f = fopen(json_path, "w"));
-    assert_int_equal(vox_capture_write_json(cap, f), 0);
-    fclose(f);
-    vox_capture_close(cap);
-    assert_non_null(root = json_load_file(json_path, 0, &je));
+    root = close_to_json(run_file(path, "scalar", 0), path);
     streams = json_object_get(root, "streams");
     for (size_t i = 0; i < json_array_size(streams); i++) {
         json_t *s = json_array_get(streams, i), *r = json_object_get(s, "rtcp");
@@ -2040,7 +2028,6 @@ static void rtcp_matches_tshark(void **state)
     }
     assert_int_equal(with, 2); /* both directions of the captured leg */
     json_decref(root);
-    unlink(json_path);
 }
 
 /* Names: unsafe bytes replaced, long Call-IDs cut, the hash keeps look-alikes apart. */
