@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Process preparation: the environment every compiled backend needs before main() runs. */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,8 @@ unsigned long vox_fd_reserve(unsigned long want)
             rl = up;
     }
     unsigned long room = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > want ? want : rl.rlim_cur;
+    if (room > INT_MAX)
+        room = INT_MAX;
     /* A descriptor at the top of the room makes the kernel size the table for it, and closing
      * it leaves the table as it is (tables never shrink). F_DUPFD takes the lowest free number
      * from room - 1 up, so no descriptor in use is touched. */

@@ -57,7 +57,7 @@ fail:
 #define SRS_FDS_BASE     256 /* listening sockets, the HTTP API, the backends, the logs */
 
 /* Room for the open files of MAX_CONCURRENT_CALLS calls, made before any call needs it (see
- * vox_fd_reserve: without it, the table's growth held an INVITE for up to 14 ms at 1000 calls),
+ * vox_fd_reserve: without it, the table's growth held an INVITE for up to 15 ms at 1000 calls),
  * and a word at start when the limit on open files is too low for them. */
 static void reserve_fds(struct vox_srs *s)
 {
