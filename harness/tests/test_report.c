@@ -277,6 +277,23 @@ static void out_dir(const struct fixture *fx, const char *sub, char *buf, size_t
     snprintf(buf, cap, "%s/%s", fx->dir, sub);
 }
 
+/* Writes the report of `files` into the fixture's folder `sub` (its path left in `dir`) and
+ * returns its report.md, to free. */
+static char *write_report_md(const struct fixture *fx, const char *sub,
+                             const struct vox_results *const *files, size_t n,
+                             struct vox_report_opts *opts, char *dir, size_t cap)
+{
+    struct vox_diag diag = {""};
+    char *md;
+
+    out_dir(fx, sub, dir, cap);
+    opts->out_dir = dir;
+    assert_int_equal(vox_report_write(files, n, opts, &diag), 0);
+    md = slurp(dir, "report.md", NULL);
+    assert_non_null(md);
+    return md;
+}
+
 /* ---- tests --------------------------------------------------------------------------------- */
 
 static void test_tables(void **state)
@@ -284,15 +301,10 @@ static void test_tables(void **state)
     struct fixture *fx = *state;
     const struct vox_results *files[] = {&fx->a};
     struct vox_report_opts opts = {.plots = false};
-    struct vox_diag diag = {""};
     char dir[128];
     char *md;
 
-    out_dir(fx, "tables/nested", dir, sizeof(dir));
-    opts.out_dir = dir;
-    assert_int_equal(vox_report_write(files, 1, &opts, &diag), 0);
-    md = slurp(dir, "report.md", NULL);
-    assert_non_null(md);
+    md = write_report_md(fx, "tables/nested", files, 1, &opts, dir, sizeof(dir));
     /* header */
     assert_contains(md, "# voxbench report: default");
     assert_contains(md, "## default @ f7a1651+dirty (host-a)");
@@ -439,14 +451,9 @@ static void test_no_gnuplot(void **state)
     struct fixture *fx = *state;
     const struct vox_results *files[] = {&fx->a};
     struct vox_report_opts opts = {.plots = true, .gnuplot = "/nonexistent/gnuplot"};
-    struct vox_diag diag = {""};
     char dir[128], *md;
 
-    out_dir(fx, "nognuplot", dir, sizeof(dir));
-    opts.out_dir = dir;
-    assert_int_equal(vox_report_write(files, 1, &opts, &diag), 0);
-    md = slurp(dir, "report.md", NULL);
-    assert_non_null(md);
+    md = write_report_md(fx, "nognuplot", files, 1, &opts, dir, sizeof(dir));
     assert_contains(md, "plots unavailable: cannot run /nonexistent/gnuplot: No such file");
     assert_contains(md, "Without Pools");
     free(md);
@@ -481,15 +488,10 @@ static void test_two_files(void **state)
     struct fixture *fx = *state;
     const struct vox_results *files[] = {&fx->a, &fx->b};
     struct vox_report_opts opts = {.plots = true};
-    struct vox_diag diag = {""};
     char dir[128], *md, *tsv;
     const char *first, *second;
 
-    out_dir(fx, "two", dir, sizeof(dir));
-    opts.out_dir = dir;
-    assert_int_equal(vox_report_write(files, 2, &opts, &diag), 0);
-    md = slurp(dir, "report.md", NULL);
-    assert_non_null(md);
+    md = write_report_md(fx, "two", files, 2, &opts, dir, sizeof(dir));
     first = strstr(md, "## default @ f7a1651+dirty (host-a)");
     second = strstr(md, "## default @ f7a1651+dirty (host-b)");
     assert_non_null(first);
@@ -518,7 +520,6 @@ static void test_sparse(void **state)
     struct vox_results empty, few;
     const struct vox_results *files[] = {&empty, &few};
     struct vox_report_opts opts = {.plots = true};
-    struct vox_diag diag = {""};
     struct vox_run *run;
     char dir[128], *md;
 
@@ -531,11 +532,7 @@ static void test_sparse(void **state)
     assert_int_equal(vox_run_set_param(run, "streams", "100"), 0);
     run->ok = false;
     snprintf(run->error, sizeof(run->error), "child exited with status 3");
-    out_dir(fx, "sparse", dir, sizeof(dir));
-    opts.out_dir = dir;
-    assert_int_equal(vox_report_write(files, 2, &opts, &diag), 0);
-    md = slurp(dir, "report.md", NULL);
-    assert_non_null(md);
+    md = write_report_md(fx, "sparse", files, 2, &opts, dir, sizeof(dir));
     assert_null(strstr(md, "Without Pools"));
     assert_contains(md, "| Allocator | alloc-frames: time per iteration |\n");
     assert_contains(md, "| pool | 25.00 µs |");
@@ -563,7 +560,6 @@ static void test_approaches(void **state)
     struct vox_results r;
     const struct vox_results *files[] = {&r};
     struct vox_report_opts opts = {.plots = false};
-    struct vox_diag diag = {""};
     char dir[128], *md;
     size_t i;
 
@@ -592,11 +588,7 @@ static void test_approaches(void **state)
             metric3(run, "items_per_second", "1/s", VOX_DIR_HIGHER, false, i ? 3e9 : 4e9);
         }
     }
-    out_dir(fx, "approaches", dir, sizeof(dir));
-    opts.out_dir = dir;
-    assert_int_equal(vox_report_write(files, 1, &opts, &diag), 0);
-    md = slurp(dir, "report.md", NULL);
-    assert_non_null(md);
+    md = write_report_md(fx, "approaches", files, 1, &opts, dir, sizeof(dir));
     assert_contains(md, "| Allocator | alloc-pair: time per iteration | vs system |");
     assert_contains(md, "| pool | 10.00 ns | 2.00x faster |");
     assert_contains(md, "### 3-stage pipeline (decode, gain, mix), 500 frames");
@@ -634,7 +626,6 @@ static void test_capture_scaling(void **state)
     struct vox_results r;
     const struct vox_results *files[] = {&r};
     struct vox_report_opts opts = {.plots = false};
-    struct vox_diag diag = {""};
     char dir[128], *md;
 
     vox_results_init(&r);
@@ -646,11 +637,7 @@ static void test_capture_scaling(void **state)
         metric3(run, "ns_per_packet", "ns", VOX_DIR_LOWER, false, cells[i].ns);
         metric3(run, "threads", "count", VOX_DIR_HIGHER, false, atof(cells[i].threads));
     }
-    out_dir(fx, "scaling", dir, sizeof(dir));
-    opts.out_dir = dir;
-    assert_int_equal(vox_report_write(files, 1, &opts, &diag), 0);
-    md = slurp(dir, "report.md", NULL);
-    assert_non_null(md);
+    md = write_report_md(fx, "scaling", files, 1, &opts, dir, sizeof(dir));
     assert_contains(md, "### Capture throughput by concurrent calls");
     assert_contains(md, "| 100 | balanced, auto, 1 thread | – / – | – | 400.0 ns | 1.00x the time");
     assert_contains(md,
