@@ -116,6 +116,16 @@ static void free_push(struct cap_free *f, uint32_t *next_free, uint32_t v)
     f->n++;
 }
 
+/* Takes the top of a non-empty free stack; `next_free` is that entry's own link. */
+static uint32_t free_pop(struct cap_free *f, uint32_t next_free)
+{
+    uint32_t v = f->head;
+
+    f->head = next_free;
+    f->n--;
+    return v;
+}
+
 /* Room for one more in a call's list of indices (its streams, its SDP addresses). */
 static int list_reserve(uint32_t **v, uint32_t n, uint32_t *cap)
 {
@@ -253,13 +263,10 @@ static uint32_t call_find_or_add(struct cap_tracker *tr, struct vox_str cid, uin
         tr->stats->calls_dropped++;
         return CAP_NONE;
     }
-    if (tr->free_calls.n) {
-        n = tr->free_calls.head;
-        tr->free_calls.head = tr->calls[n].next_free;
-        tr->free_calls.n--;
-    } else {
+    if (tr->free_calls.n)
+        n = free_pop(&tr->free_calls, tr->calls[tr->free_calls.head].next_free);
+    else
         n = (uint32_t)tr->ncalls++;
-    }
     c = &tr->calls[n];
     memset(c, 0, sizeof *c);
     vox_str_copy(c->call_id, sizeof c->call_id, cid);
@@ -329,13 +336,10 @@ static struct cap_endpoint *endpoint_set(struct cap_tracker *tr, const uint8_t a
              (tr->nendpoints >= CAP_NONE - 1 ||
               grow(&tr->endpoints, &tr->cap_endpoints, tr->nendpoints, sizeof *tr->endpoints))))
             return NULL;
-        if (tr->free_endpoints.n) {
-            n = tr->free_endpoints.head;
-            tr->free_endpoints.head = tr->endpoints[n].next_free;
-            tr->free_endpoints.n--;
-        } else {
+        if (tr->free_endpoints.n)
+            n = free_pop(&tr->free_endpoints, tr->endpoints[tr->free_endpoints.head].next_free);
+        else
             n = (uint32_t)tr->nendpoints++;
-        }
         index_put(&tr->endpoint_index, endpoint_hash(addr, port), n);
     } else {
         prev = tr->endpoints[n].call;
@@ -597,12 +601,10 @@ static uint32_t stream_add(struct cap_tracker *tr, const struct vox_cap_tuple *t
             vox_rtpstats_set_event_pt(&s->st, e->pt[i]);
             break;
         }
-    if (n == tr->nstreams) {
+    if (n == tr->nstreams)
         tr->nstreams++;
-    } else {
-        tr->free_streams.head = next_free;
-        tr->free_streams.n--;
-    }
+    else
+        free_pop(&tr->free_streams, next_free);
     index_put(&tr->stream_index, h, n);
     tr->stats->streams++;
     return n;
