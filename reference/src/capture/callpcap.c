@@ -355,12 +355,19 @@ static bool hset_has(const struct cp_hset *set, uint64_t h)
     return false;
 }
 
+/* Puts key k (not in the table) in the first free entry of its probe sequence. */
+static void hset_put(uint64_t *t, size_t mask, uint64_t k)
+{
+    size_t i = k & mask;
+
+    while (t[i])
+        i = (i + 1) & mask;
+    t[i] = k;
+}
+
 /* Adds h to the set; false when there is no memory for it. */
 static bool hset_add(struct cp_hset *set, uint64_t h)
 {
-    uint64_t k = hset_key(h);
-    size_t i;
-
     if (hset_has(set, h))
         return true;
     if (!set->k || 2 * (set->n + 1) > set->mask + 1) {
@@ -369,20 +376,14 @@ static bool hset_add(struct cp_hset *set, uint64_t h)
 
         if (!t)
             return false;
-        for (size_t j = 0; set->k && j <= set->mask; j++) {
-            if (!set->k[j])
-                continue;
-            for (i = set->k[j] & (ncap - 1); t[i]; i = (i + 1) & (ncap - 1))
-                ;
-            t[i] = set->k[j];
-        }
+        for (size_t j = 0; set->k && j <= set->mask; j++)
+            if (set->k[j])
+                hset_put(t, ncap - 1, set->k[j]);
         free(set->k);
         set->k = t;
         set->mask = ncap - 1;
     }
-    for (i = k & set->mask; set->k[i]; i = (i + 1) & set->mask)
-        ;
-    set->k[i] = k;
+    hset_put(set->k, set->mask, hset_key(h));
     set->n++;
     return true;
 }
