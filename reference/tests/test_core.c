@@ -8,11 +8,13 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -230,6 +232,40 @@ static void fd_reserve_raises_the_limit_and_grows_the_table(void **st)
     setrlimit(RLIMIT_NOFILE, &orig);
 }
 
+struct nice_probe {
+    int first, again, zero, bad, seen;
+};
+
+static void *nice_thread(void *arg)
+{
+    struct nice_probe *p = arg;
+
+    p->first = vox_thread_nice(5);
+    p->again = vox_thread_nice(3); /* never raises the priority back */
+    p->zero = vox_thread_nice(0);
+    p->bad = vox_thread_nice(20);
+    p->seen = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    return NULL;
+}
+
+static void thread_nice_lowers_only_the_calling_thread(void **st)
+{
+    int mine = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    int want = mine > 5 ? mine : 5;
+    struct nice_probe p;
+    pthread_t t;
+
+    (void)st;
+    assert_int_equal(pthread_create(&t, NULL, nice_thread, &p), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(p.first, want);
+    assert_int_equal(p.again, want);
+    assert_int_equal(p.zero, want);
+    assert_int_equal(p.bad, VOX_EINVAL);
+    assert_int_equal(p.seen, want);
+    assert_int_equal(getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid)), mine);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +275,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(clock_and_cpus),
         cmocka_unit_test(socket_arrival_from_the_kernel_stamp),
         cmocka_unit_test(fd_reserve_raises_the_limit_and_grows_the_table),
+        cmocka_unit_test(thread_nice_lowers_only_the_calling_thread),
     };
 
     (void)argc;

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -520,6 +522,54 @@ static void contract_name_and_workers(void **st)
     vox_executor_destroy(ex);
 }
 
+/* Each task records the nice value of the thread it ran on (-100: not run). */
+#define NICE_TASKS 16
+static _Atomic int nice_seen[NICE_TASKS];
+
+static void nice_run(void *arg)
+{
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+
+    errno = 0;
+    atomic_store(&nice_seen[(uintptr_t)arg], getpriority(PRIO_PROCESS, (id_t)tid));
+}
+
+static void contract_workers_run_at_the_configured_nice(void **st)
+{
+    struct vox_exec_config cfg = {.workers = 2, .nice = 7};
+    struct vox_executor *ex;
+    struct vox_diag diag = {{0}};
+    int mine = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    int want = mine > 7 ? mine : 7;
+
+    (void)st;
+    for (uintptr_t i = 0; i < NICE_TASKS; i++)
+        atomic_store(&nice_seen[i], -100);
+    ex = make(backend, &cfg);
+    for (uintptr_t i = 0; i < NICE_TASKS; i++)
+        submit_ok(ex, nice_run, NULL, (void *)i, VOX_PRIO_NORMAL);
+    assert_int_equal(vox_executor_drain(ex), 0);
+    vox_executor_destroy(ex);
+    for (unsigned i = 0; i < NICE_TASKS; i++)
+        assert_int_equal(atomic_load(&nice_seen[i]), want);
+    /* the submitting thread keeps its own */
+    assert_int_equal(getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid)), mine);
+
+    /* without the setting, workers keep the creator's value */
+    cfg.nice = 0;
+    ex = make(backend, &cfg);
+    submit_ok(ex, nice_run, NULL, (void *)0, VOX_PRIO_NORMAL);
+    assert_int_equal(vox_executor_drain(ex), 0);
+    vox_executor_destroy(ex);
+    assert_int_equal(atomic_load(&nice_seen[0]), mine);
+
+    cfg.nice = 20;
+    ex = (struct vox_executor *)&ex;
+    assert_int_equal(vox_executor_create(backend, &cfg, &ex, &diag), VOX_EINVAL);
+    assert_null(ex);
+    assert_non_null(strstr(diag.text, "nice 20"));
+}
+
 /* ---- registry -------------------------------------------------------------------------------- */
 
 static void registry_unknown_name(void **st)
@@ -974,6 +1024,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(contract_concurrent_submitters),
         cmocka_unit_test(contract_destroy_runs_pending),
         cmocka_unit_test(contract_name_and_workers),
+        cmocka_unit_test(contract_workers_run_at_the_configured_nice),
     };
     const struct CMUnitTest registry[] = {
         cmocka_unit_test(registry_unknown_name),

@@ -44,6 +44,15 @@ void vox_process_prepare(char **argv);
  */
 unsigned long vox_fd_reserve(unsigned long want);
 
+/*
+ * Lowers the calling thread's scheduling priority to nice value `nice` (0..19): Linux keeps a
+ * nice value per thread, so the process's other threads keep theirs. Never raises it: a thread
+ * already at `nice` or above is left alone, and 0 changes nothing. Background threads (media,
+ * files) call it so that a latency-bound thread woken beside them is scheduled first. Returns
+ * the thread's nice value afterwards, or VOX_EINVAL for `nice` above 19.
+ */
+int vox_thread_nice(unsigned nice);
+
 /* The build's version string and configuration summary ("jemalloc mimalloc cuda ..."). */
 const char *vox_version(void);
 const char *vox_build_features(void);

@@ -39,6 +39,8 @@ struct vox_exec_config {
     bool pin_workers;            /* steal: bind each worker to its own PU through hwloc */
     struct vox_allocator *alloc; /* task nodes come from here (default: system allocator) */
     unsigned deque_capacity;     /* steal: slots per worker deque, power of two (default 1024) */
+    unsigned nice;               /* workers lower their own priority to this nice value (0..19;
+                                    0: as created), see vox_thread_nice */
 };
 
 /* Counters of one executor. Per-priority figures are indexed by enum vox_priority. */

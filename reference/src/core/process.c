@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* Process preparation: the environment every compiled backend needs before main() runs. */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "vox/config.h"
 #include "vox/core.h"
+#include "vox/err.h"
 
 /*
  * jemalloc is opened with dlopen() (see alloc_jemalloc.c) and its thread-local storage uses
@@ -74,4 +77,21 @@ unsigned long vox_fd_reserve(unsigned long want)
             close(top);
     }
     return rl.rlim_cur == RLIM_INFINITY ? (unsigned long)-1 : (unsigned long)rl.rlim_cur;
+}
+
+int vox_thread_nice(unsigned nice)
+{
+    /* PRIO_PROCESS with a thread id sets that one thread (setpriority(2), "BUGS") */
+    id_t tid = (id_t)syscall(SYS_gettid);
+    int cur;
+
+    if (nice > 19)
+        return VOX_EINVAL;
+    errno = 0;
+    cur = getpriority(PRIO_PROCESS, tid);
+    if (cur == -1 && errno != 0)
+        cur = 0;
+    if ((int)nice > cur && setpriority(PRIO_PROCESS, tid, (int)nice) == 0)
+        cur = (int)nice;
+    return cur;
 }

@@ -96,6 +96,7 @@ struct vox_executor {
     void *state; /* ops->state_bytes, zeroed, follows this struct */
     struct vox_allocator *alloc;
     unsigned workers;
+    unsigned nice; /* vox_exec_config.nice */
 
     _Atomic uint64_t gate __attribute__((aligned(64)));
     _Atomic uint64_t outstanding __attribute__((aligned(64)));
@@ -108,6 +109,12 @@ struct vox_executor {
     _Atomic uint64_t cancelled;
     struct prio_counters prio[VOX_PRIO_COUNT];
 };
+
+void vox__exec_worker_start(struct vox_executor *ex)
+{
+    if (ex->nice)
+        vox_thread_nice(ex->nice);
+}
 
 void vox__exec_set_workers(struct vox_executor *ex, unsigned workers)
 {
@@ -139,6 +146,10 @@ int vox_executor_create(const char *name, const struct vox_exec_config *cfg,
         vox_diag_set(diag, "executor '%s': no default allocator", name);
         return VOX_ENOMEM;
     }
+    if (c.nice > 19) {
+        vox_diag_set(diag, "executor '%s': nice %u is out of range (0..19)", name, c.nice);
+        return VOX_EINVAL;
+    }
     state_bytes = (ops->state_bytes + 63) & ~(size_t)63;
     /* The front end's own memory comes from libc, like the allocator instances it sits on. */
     if (posix_memalign((void **)&ex, 64, sizeof(*ex) + state_bytes) != 0) {
@@ -149,6 +160,7 @@ int vox_executor_create(const char *name, const struct vox_exec_config *cfg,
     ex->ops = ops;
     ex->state = state_bytes ? (char *)ex + sizeof(*ex) : NULL;
     ex->alloc = c.alloc;
+    ex->nice = c.nice;
     if (pthread_mutex_init(&ex->drain_lock, NULL) != 0) {
         rc = VOX_ENOMEM;
         goto fail;

@@ -29,6 +29,7 @@ static void *pool_worker(void *arg)
     struct pool_exec *pe = arg;
     struct vox_task_node *node;
 
+    vox__exec_worker_start(pe->ex);
     pthread_mutex_lock(&pe->lock);
     for (;;) {
         while (!pe->head && !pe->stopping) {

@@ -306,6 +306,7 @@ static void *steal_worker(void *arg)
 
     tls_worker = w;
     pin_self(se, w);
+    vox__exec_worker_start(se->ex);
     for (;;) {
         stop = atomic_load_explicit(&se->stop, memory_order_acquire);
         if (stop == STOP_CANCEL)

@@ -32,6 +32,7 @@ static void *thread_main(void *arg)
     struct thread_rec *rec = arg;
     struct thread_exec *te = rec->owner;
 
+    vox__exec_worker_start(te->ex);
     vox__exec_run(te->ex, rec->node);
     pthread_mutex_lock(&te->lock);
     rec->tid = pthread_self();

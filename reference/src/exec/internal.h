@@ -23,6 +23,9 @@ extern const struct vox_executor_ops vox__exec_steal_ops;
  */
 void vox__exec_set_workers(struct vox_executor *ex, unsigned workers);
 
+/* Every worker thread calls it first: applies vox_exec_config.nice to the calling thread. */
+void vox__exec_worker_start(struct vox_executor *ex);
+
 /*
  * Backend bookkeeping (worker tables, deques, thread records) comes from the process default
  * allocator, never from the configured one: the configured allocator serves task nodes only,
