@@ -1111,6 +1111,94 @@ static void test_sip_on_executor(void **state)
     rm_dir(sv.dir);
 }
 
+/* Threads of this process named `comm` (as the kernel shows it), and how many of them run at
+ * nice value `nice`. */
+static unsigned threads_named(const char *comm, int nice, unsigned *at_nice)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    unsigned n = 0;
+
+    assert_non_null(d);
+    *at_nice = 0;
+    while ((e = readdir(d)) != NULL) {
+        char path[300], buf[1024], name[32];
+        const char *p;
+        size_t len;
+        int field_nice = 0;
+
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue; /* the thread ended meanwhile */
+        len = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[len] = 0;
+        /* "tid (comm) state ppid ...": the nice value is field 19, the 17th after the ')' */
+        const char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+        assert_non_null(open);
+        assert_non_null(close);
+        snprintf(name, sizeof(name), "%.*s", (int)(close - open - 1), open + 1);
+        p = close + 2;
+        for (int k = 0; k < 16 && p; k++)
+            if ((p = strchr(p, ' ')) != NULL)
+                p++;
+        assert_non_null(p);
+        field_nice = atoi(p);
+        if (strcmp(name, comm) != 0)
+            continue;
+        n++;
+        if (field_nice == nice)
+            (*at_nice)++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* The media, file and executor threads run at BACKGROUND_NICE; the test's own thread (and so
+ * the loop thread it started, which inherits it) keeps its value. With SIP_INLINE=0 the
+ * workers answer SIP and keep it too. */
+static void test_thread_priorities(void **state)
+{
+    (void)state;
+    int mine = getpriority(PRIO_PROCESS, 0);
+    int bg = mine > 12 ? mine : 12;
+    struct srv sv;
+    unsigned at, workers, ticker, closers;
+
+    for (int inline_sip = 1; inline_sip >= 0; inline_sip--) {
+        srv_start(&sv, "BACKGROUND_NICE=12", inline_sip ? "SIP_INLINE=1" : "SIP_INLINE=0", NULL);
+        /* each thread sets its own as it starts: wait up to 5 s for the last one */
+        for (int tries = 0; tries < 500; tries++) {
+            unsigned w, t, c;
+
+            workers = threads_named("exec-pool", inline_sip ? bg : mine, &w);
+            ticker = threads_named("rec-ticker", bg, &t);
+            closers = threads_named("srs-closer", bg, &c);
+            at = w + t + c;
+            if (workers == 2 && ticker == 1 && closers == SRS_CLOSERS &&
+                at == workers + ticker + closers)
+                break;
+            usleep(10000);
+        }
+        assert_int_equal(workers, 2);
+        assert_int_equal(ticker, 1);
+        assert_int_equal(closers, SRS_CLOSERS);
+        assert_int_equal(at, workers + ticker + closers);
+        /* threads with the program's name keep its value: this one and the loop */
+        char self[32] = "";
+        size_t len = vox_test_read_file("/proc/self/comm", self, sizeof(self) - 1);
+        self[len > 0 && len < sizeof(self) ? len - 1 : 0] = 0; /* drop the newline */
+        unsigned rest = threads_named(self, mine, &at);
+        assert_true(rest >= 2);
+        assert_int_equal(at, rest);
+        srv_stop(&sv);
+        rm_dir(sv.dir);
+    }
+}
+
 static void test_config(void **state)
 {
     (void)state;
@@ -1191,6 +1279,7 @@ int main(void)
         cmocka_unit_test(test_http_api),
         cmocka_unit_test(test_requests_while_files_are_made),
         cmocka_unit_test(test_sip_on_executor),
+        cmocka_unit_test(test_thread_priorities),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);

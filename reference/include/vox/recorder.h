@@ -119,6 +119,7 @@ struct vox_rec_engine_config {
     unsigned flush_ms; /* WAV flush period, 20..60000 ms (0: 1000); bounds what a kill loses
                           and sets the writers' buffer memory (see the model) */
     bool manual_clock; /* no ticker thread: vox_rec_engine_tick() drives the clock (tests) */
+    unsigned nice;     /* the ticker thread's nice value, 0..19 (0: the creator's) */
 };
 
 /*

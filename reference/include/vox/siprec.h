@@ -51,6 +51,10 @@ extern "C" {
       "1: the SIP loop thread answers what never waits on the disk (new INVITEs, ACK, BYE, "       \
       "CANCEL, OPTIONS) itself and hands re-INVITEs and UPDATEs to the executor; 0: hand every "   \
       "message to the executor")                                                                   \
+    X(background_nice, BACKGROUND_NICE, "background-nice", UINT, "10", 0, 19,                      \
+      "nice value of the executor workers, the media ticker and the session closers, so that "     \
+      "the SIP loop thread is scheduled first when a message wakes it (0: same as the loop; with " \
+      "sip-inline 0 the workers answer SIP and keep the loop's)")                                  \
     X(alloc, ALLOC, "alloc", STR, "system", 0, 0, "allocator backend (voxbench list)")             \
     X(exec, EXEC, "exec", STR, "pool", 0, 0, "executor backend (thread, pool, steal)")             \
     X(media_timeout_s, MEDIA_TIMEOUT, "media-timeout", UINT, "30", 0, 86400,                       \

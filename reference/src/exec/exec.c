@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,6 +113,11 @@ struct vox_executor {
 
 void vox__exec_worker_start(struct vox_executor *ex)
 {
+    char name[16];
+
+    /* "exec-steal": what `top -H` and /proc/PID/task/TID/comm show */
+    snprintf(name, sizeof(name), "exec-%s", ex->ops->name);
+    pthread_setname_np(pthread_self(), name);
     if (ex->nice)
         vox_thread_nice(ex->nice);
 }

@@ -387,6 +387,8 @@ void *srs_closer_main(void *arg)
 {
     struct vox_srs *s = arg;
 
+    pthread_setname_np(pthread_self(), "srs-closer");
+    vox_thread_nice(s->cfg.background_nice);
     pthread_mutex_lock(&s->timeout_lock);
     for (;;) {
         if (s->timeouts && !s->closers_held) {

@@ -279,6 +279,10 @@ static void *ticker_main(void *arg)
     struct vox_rec_engine *e = arg;
     uint64_t next = vox_clock_ns() + e->tick_ns;
 
+    pthread_setname_np(pthread_self(), "rec-ticker");
+    if (e->nice)
+        vox_thread_nice(e->nice);
+
     while (!atomic_load(&e->stop)) {
         struct timespec ts = {.tv_sec = (time_t)(next / 1000000000u),
                               .tv_nsec = (long)(next % 1000000000u)};
@@ -385,6 +389,10 @@ int vox_rec_engine_create(const struct vox_rec_engine_config *cfg, struct vox_re
                      tick_ms, jitter_ms, flush_ms);
         return VOX_EINVAL;
     }
+    if (cfg->nice > 19) {
+        vox_diag_set(diag, "recorder: nice %u out of range (0..19)", cfg->nice);
+        return VOX_EINVAL;
+    }
     alloc = cfg->alloc ? cfg->alloc : vox_allocator_default();
     if (!alloc || !(e = vox_alloc(alloc, sizeof(*e)))) {
         vox_diag_set(diag, "recorder: out of memory");
@@ -405,6 +413,7 @@ int vox_rec_engine_create(const struct vox_rec_engine_config *cfg, struct vox_re
     e->jb_depth = (jitter_ms + tick_ms) / VOX_REC_FRAME_MS + 8;
     e->manual = cfg->manual_clock;
     e->exec = cfg->exec;
+    e->nice = cfg->nice;
     e->on_timeout = cfg->on_timeout;
     pthread_mutex_init(&e->mu, NULL);
     pthread_mutex_init(&e->done_mu, NULL);

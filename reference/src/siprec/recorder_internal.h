@@ -204,6 +204,7 @@ struct vox_rec_engine {
     size_t flush_frames;
     uint32_t jb_depth;
     bool manual;
+    unsigned nice; /* the ticker's */
     struct vox_executor *exec;
     struct vox_allocator *alloc;
     void (*on_timeout)(void *user, struct vox_rec_session *s);

@@ -96,7 +96,11 @@ int vox_srs_create(const struct vox_srs_config *cfg, struct vox_srs **out, struc
     rc = vox_allocator_create(cfg->alloc, NULL, &s->alloc, diag);
     if (rc < 0)
         goto fail;
-    struct vox_exec_config ecfg = {.workers = cfg->worker_pool_size};
+    /* The workers record media and, with sip_inline, only the re-INVITEs and UPDATEs: at a
+     * higher nice value they yield the CPU sooner to the SIP loop thread (docs/siprec.md,
+     * "Threads and priorities"). */
+    struct vox_exec_config ecfg = {.workers = cfg->worker_pool_size,
+                                   .nice = cfg->sip_inline ? cfg->background_nice : 0};
     rc = vox_executor_create(cfg->exec, &ecfg, &s->exec, diag);
     if (rc < 0)
         goto fail;
@@ -132,6 +136,7 @@ int vox_srs_create(const struct vox_srs_config *cfg, struct vox_srs **out, struc
         .alloc = s->alloc,
         .on_timeout = srs_on_media_timeout,
         .flush_ms = cfg->flush_ms,
+        .nice = cfg->background_nice,
     };
     if ((rc = vox_rec_engine_create(&rcfg, &s->rec, diag)) < 0)
         goto fail;
