@@ -110,7 +110,7 @@ static void summary(const struct vox_capture *cap)
     vox_capture_stats(cap, &s);
     fprintf(stderr,
             "vox-capture: %" PRIu64 " packets: %" PRIu64 " SIP messages (%" PRIu64 " bad), %" PRIu64
-            " RTP, %" PRIu64 " RTCP; %" PRIu64 " calls, %" PRIu64 " streams\n"
+            " RTP, %" PRIu64 " RTCP (%" PRIu64 " bad); %" PRIu64 " calls, %" PRIu64 " streams\n"
             "  set aside: not IP %" PRIu64 ", other protocols %" PRIu64 ", other UDP %" PRIu64
             ", other TCP %" PRIu64 ", bad link %" PRIu64 ", bad IP %" PRIu64 ", bad UDP/TCP "
             "%" PRIu64 ", truncated %" PRIu64 "\n"
@@ -118,10 +118,11 @@ static void summary(const struct vox_capture *cap)
             " dropped); %" PRIu64 " TCP segments -> %" PRIu64 " messages (%" PRIu64
             " gaps, %" PRIu64 " resyncs)\n"
             "  limits: %" PRIu64 " calls and %" PRIu64 " streams dropped\n",
-            s.read, s.sip_messages, s.sip_bad, s.rtp_packets, s.rtcp_packets, s.calls, s.streams,
-            s.not_ip, s.other_proto, s.other_udp, s.other_tcp, s.bad_link, s.bad_ip, s.bad_l4,
-            s.truncated, s.fragments, s.datagrams_reassembled, s.fragments_dropped, s.tcp_segments,
-            s.tcp_messages, s.tcp_gaps, s.tcp_resyncs, s.calls_dropped, s.streams_dropped);
+            s.read, s.sip_messages, s.sip_bad, s.rtp_packets, s.rtcp_packets, s.rtcp_bad, s.calls,
+            s.streams, s.not_ip, s.other_proto, s.other_udp, s.other_tcp, s.bad_link, s.bad_ip,
+            s.bad_l4, s.truncated, s.fragments, s.datagrams_reassembled, s.fragments_dropped,
+            s.tcp_segments, s.tcp_messages, s.tcp_gaps, s.tcp_resyncs, s.calls_dropped,
+            s.streams_dropped);
     if (s.pcap_files || s.pcap_write_errors)
         fprintf(stderr,
                 "  per-call pcaps: %" PRIu64 " files, %" PRIu64 " frames (%" PRIu64

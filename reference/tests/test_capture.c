@@ -998,6 +998,14 @@ static void command_line(void **state)
     assert_non_null(strstr(err, "calls"));
     root = json_load_file("/tmp/vox-capture-cli.json", 0, &je);
     assert_non_null(root);
+    /* the text summary gives the JSON's RTCP counters, the malformed ones included */
+    json_t *stats = json_object_get(root, "stats");
+    char want[128];
+    snprintf(want, sizeof want, " RTP, %lld RTCP (%lld bad);",
+             (long long)json_integer_value(json_object_get(stats, "rtcp_packets")),
+             (long long)json_integer_value(json_object_get(stats, "rtcp_bad")));
+    assert_non_null(json_object_get(stats, "rtcp_bad"));
+    assert_non_null(strstr(err, want));
     assert_int_equal(json_array_size(json_object_get(root, "streams")), 2);
     assert_true(json_array_size(json_object_get(root, "calls")) >= 1);
     assert_true(json_integer_value(json_object_get(json_object_get(root, "stats"), "read")) ==
