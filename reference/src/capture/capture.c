@@ -182,7 +182,13 @@ static int engine_init(struct vox_capture *cap, const struct vox_capture_config 
     cap->cap_pend = batch;
     cap->gpkts = calloc(batch, sizeof *cap->gpkts);
     cap->gclass = calloc(batch, sizeof *cap->gclass);
-    if (!cap->gpkts || !cap->gclass)
+    /* The Call-IDs that hint the calls' lines (prefetch_calls) come from the matcher when it
+     * runs on the CPU; a device's round trip per batch would cost more than the hints save. */
+    cap->call_hints = strcmp(vox_gpu_name(cap->gpu), "cuda") != 0;
+    cap->gsip = calloc(batch, sizeof *cap->gsip);
+    cap->gcid = calloc(batch, sizeof *cap->gcid);
+    cap->gcid_h = calloc(batch, sizeof *cap->gcid_h);
+    if (!cap->gpkts || !cap->gclass || !cap->gsip || !cap->gcid || !cap->gcid_h)
         goto nomem;
     for (unsigned i = 0; i < cap->nbatches; i++) {
         struct cap_batch *b = &cap->batches[i];
@@ -241,6 +247,26 @@ static void on_finished(void *user, const struct cap_tracker *tr, uint32_t call,
  * pattern-matching backend (SIP or not); then all go to the tracker in arrival order. With
  * pcap_dir, the batch's frames are then written to their calls' files.
  */
+/* The SIP messages of a batch ask for their calls' index slots, then for the calls' lines, so
+ * that with many calls at once their cache misses overlap as the RTP packets' do. */
+static void prefetch_calls(struct vox_capture *cap, size_t ng)
+{
+    size_t nsip = 0;
+
+    for (size_t i = 0; i < ng; i++)
+        if (cap->gclass[i] == VOX_GPU_SIP_REQUEST || cap->gclass[i] == VOX_GPU_SIP_RESPONSE)
+            cap->gsip[nsip++] = cap->gpkts[i];
+    if (nsip < 2 || vox_gpu_extract_call_id(cap->gpu, cap->gsip, nsip, cap->gcid, NULL) != 0)
+        return; /* one message has nothing to overlap with */
+    for (size_t i = 0; i < nsip; i++)
+        if (cap->gcid[i].off >= 0)
+            cap->gcid_h[i] = cap_call_prefetch(&cap->tr, cap->gsip[i].data + cap->gcid[i].off,
+                                               cap->gcid[i].len_bytes);
+    for (size_t i = 0; i < nsip; i++)
+        if (cap->gcid[i].off >= 0)
+            cap_call_candidate(&cap->tr, cap->gcid_h[i]);
+}
+
 void cap_analyse(struct vox_capture *cap, struct cap_batch *b)
 {
     size_t ng = 0;
@@ -264,6 +290,8 @@ void cap_analyse(struct vox_capture *cap, struct cap_batch *b)
      * first, then a full SIP parse of what is left. */
     if (ng && vox_gpu_classify(cap->gpu, cap->gpkts, ng, cap->gclass, NULL) != 0)
         memset(cap->gclass, 0xff, ng);
+    if (ng && cap->call_hints)
+        prefetch_calls(cap, ng);
     for (size_t i = 0; i < b->npend; i++) {
         const struct cap_pending *pd = &b->pend[i];
         const uint8_t *data = b->arena + pd->off;
@@ -874,6 +902,9 @@ void vox_capture_close(struct vox_capture *cap)
     vox_allocator_destroy(cap->alloc);
     free(cap->gpkts);
     free(cap->gclass);
+    free(cap->gsip);
+    free(cap->gcid);
+    free(cap->gcid_h);
     free(cap);
 }
 

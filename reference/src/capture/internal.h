@@ -197,6 +197,15 @@ void cap_stream_prefetch(const struct cap_tracker *tr, uint64_t h);
 uint32_t cap_stream_candidate(const struct cap_tracker *tr, uint64_t h);
 
 /*
+ * The same for the SIP path: cap_call_prefetch returns the call index's key of a Call-ID and
+ * asks for its slot; cap_call_candidate, later, reads the slot and asks for the lines of the
+ * call found there, which cap_track_sip will read and write. Only hints: cap_track_sip finds
+ * the call from its own parse whatever they did.
+ */
+uint64_t cap_call_prefetch(const struct cap_tracker *tr, const uint8_t *cid, size_t len_bytes);
+void cap_call_candidate(const struct cap_tracker *tr, uint64_t h);
+
+/*
  * An RTP-shaped UDP payload (`hdr`: its first 12 bytes; `len_bytes`: its length) with key `h`
  * and `hint` from cap_stream_candidate (any stream index, or CAP_NONE: the hint is checked). It
  * is accounted to its stream, which is created when an SDP announced either end (or, with the
@@ -317,7 +326,11 @@ struct vox_capture {
     /* the analyser's: the matcher's batch, the finished calls, the batch latencies */
     alignas(64) struct vox_gpu_pkt *gpkts;
     uint8_t *gclass;
-    FILE *finished; /* cfg.finished_path */
+    struct vox_gpu_pkt *gsip;     /* the batch's SIP payloads, for their Call-IDs */
+    struct vox_gpu_call_id *gcid; /* and their Call-IDs */
+    uint64_t *gcid_h;             /* and the call index keys of those */
+    bool call_hints;              /* prefetch_calls runs (not on a device) */
+    FILE *finished;               /* cfg.finished_path */
     uint64_t linger_ns, idle_ns, last_finish_ns;
     uint64_t batches_done, batch_max_ns;
     uint64_t batch_hist[CAP_LAT_BUCKETS];

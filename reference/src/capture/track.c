@@ -243,10 +243,38 @@ size_t cap_tracker_bytes(const struct cap_tracker *tr)
 
 /* ---- SIP ------------------------------------------------------------------------------------- */
 
+static uint64_t call_hash(const void *cid, size_t len_bytes)
+{
+    return hash_bytes(cid, len_bytes, 0xcbf29ce484222325ull);
+}
+
+uint64_t cap_call_prefetch(const struct cap_tracker *tr, const uint8_t *cid, size_t len_bytes)
+{
+    uint64_t h = call_hash(cid, len_bytes);
+
+    __builtin_prefetch(&tr->call_index.slot[h & tr->call_index.mask]);
+    return h;
+}
+
+void cap_call_candidate(const struct cap_tracker *tr, uint64_t h)
+{
+    const struct cap_index *ix = &tr->call_index;
+
+    for (size_t i = h & ix->mask; ix->slot[i].idx != CAP_NONE; i = (i + 1) & ix->mask)
+        if (ix->slot[i].hash == h) {
+            const char *c = (const char *)&tr->calls[ix->slot[i].idx];
+
+            /* a message reads the key and the parties and counts in the rest */
+            for (size_t off = 0; off < sizeof(struct cap_call); off += 64)
+                __builtin_prefetch(c + off, 1);
+            return;
+        }
+}
+
 static uint32_t call_find_or_add(struct cap_tracker *tr, struct vox_str cid, uint64_t ts_ns)
 {
     size_t len = cid.len < CAP_CALL_ID_MAX ? cid.len : CAP_CALL_ID_MAX;
-    uint64_t h = hash_bytes(cid.p, cid.len, 0xcbf29ce484222325ull);
+    uint64_t h = call_hash(cid.p, cid.len);
     struct cap_index *ix = &tr->call_index;
     struct cap_call *c;
     uint32_t n;
