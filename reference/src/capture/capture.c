@@ -241,12 +241,6 @@ static void on_finished(void *user, const struct cap_tracker *tr, uint32_t call,
         cap->astats.finished_write_errors++;
 }
 
-/*
- * The end of a batch. The RTP-shaped payloads first look up their streams' index slots (asked
- * for as they arrived) and ask for the streams' lines; the UDP payloads are classified by the
- * pattern-matching backend (SIP or not); then all go to the tracker in arrival order. With
- * pcap_dir, the batch's frames are then written to their calls' files.
- */
 /* The SIP messages of a batch ask for their calls' index slots, then for the calls' lines, so
  * that with many calls at once their cache misses overlap as the RTP packets' do. */
 static void prefetch_calls(struct vox_capture *cap, size_t ng)
@@ -257,7 +251,7 @@ static void prefetch_calls(struct vox_capture *cap, size_t ng)
         if (cap->gclass[i] == VOX_GPU_SIP_REQUEST || cap->gclass[i] == VOX_GPU_SIP_RESPONSE)
             cap->gsip[nsip++] = cap->gpkts[i];
     if (nsip < 2 || vox_gpu_extract_call_id(cap->gpu, cap->gsip, nsip, cap->gcid, NULL) != 0)
-        return; /* one message has nothing to overlap with */
+        return; /* one message has nothing to overlap with; a failure only loses hints */
     for (size_t i = 0; i < nsip; i++)
         if (cap->gcid[i].off >= 0)
             cap->gcid_h[i] = cap_call_prefetch(&cap->tr, cap->gsip[i].data + cap->gcid[i].off,
@@ -267,6 +261,13 @@ static void prefetch_calls(struct vox_capture *cap, size_t ng)
             cap_call_candidate(&cap->tr, cap->gcid_h[i]);
 }
 
+/*
+ * The end of a batch. The RTP-shaped payloads first look up their streams' index slots (asked
+ * for as they arrived) and ask for the streams' lines; the UDP payloads are classified by the
+ * pattern-matching backend (SIP or not), and the SIP ones ask for their calls'
+ * (prefetch_calls); then all go to the tracker in arrival order. With
+ * pcap_dir, the batch's frames are then written to their calls' files.
+ */
 void cap_analyse(struct vox_capture *cap, struct cap_batch *b)
 {
     size_t ng = 0;
