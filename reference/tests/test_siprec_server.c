@@ -1137,11 +1137,11 @@ static unsigned threads_named(const char *comm, int nice, unsigned *at_nice)
         fclose(f);
         buf[len] = 0;
         /* "tid (comm) state ppid ...": the nice value is field 19, the 17th after the ')' */
-        const char *open = strchr(buf, '('), *close = strrchr(buf, ')');
-        assert_non_null(open);
-        assert_non_null(close);
-        snprintf(name, sizeof(name), "%.*s", (int)(close - open - 1), open + 1);
-        p = close + 2;
+        const char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
+        assert_non_null(lp);
+        assert_non_null(rp);
+        snprintf(name, sizeof(name), "%.*s", (int)(rp - lp - 1), lp + 1);
+        p = rp + 2;
         for (int k = 0; k < 16 && p; k++)
             if ((p = strchr(p, ' ')) != NULL)
                 p++;
