@@ -798,8 +798,6 @@ static size_t param_values(const struct vox_results *r, const char *workload, co
     return n;
 }
 
-/* Orders runs (each with param `key`) by its numeric value. Insertion sort: stable, so
- * configurations keep the order the suite ran them in. */
 /* A run's numeric param `key`; 0 when it has none. */
 static double param_num(const struct vox_run *run, const char *key)
 {
@@ -808,7 +806,9 @@ static double param_num(const struct vox_run *run, const char *key)
     return v ? strtod(v, NULL) : 0;
 }
 
-/* Orders the runs by the numeric value of param `key` (0 when absent); stable. */
+/* Orders the runs by the numeric value of param `key` (0 when absent). Insertion sort: stable,
+ * so configurations keep the order the suite ran them in, and a second sort by another key
+ * keeps the first order within each of its values. */
 static void sort_by_param(const struct vox_run **runs, size_t n, const char *key)
 {
     for (size_t i = 1; i < n; i++)
