@@ -110,12 +110,17 @@ static void figures_json(const struct cap_stream *s, const struct vox_rtpstats_r
     json_object_set_new(o, "last", jtime(r->last_ns));
 }
 
+/* Reported jitter (RTP timestamp units) in ms at the stream's clock (clock_hz not 0). */
+static double rtcp_units_ms(const struct cap_stream *s, uint32_t units)
+{
+    return units * 1000.0 / s->clock_hz;
+}
+
 /* The RTCP reports about a stream (null when none came): what the sender counted, what the
  * receiver reported, and the round trip from this capture point (struct cap_rtcp). */
 static json_t *rtcp_json(const struct cap_stream *s)
 {
     const struct cap_rtcp *r = &s->rtcp;
-    double ms_per_unit = s->clock_hz ? 1000.0 / s->clock_hz : 0;
     json_t *o;
 
     if (!r->sr && !r->rr)
@@ -129,9 +134,10 @@ static json_t *rtcp_json(const struct cap_stream *s)
                         r->rr ? json_real(r->fraction_lost / 256.0) : json_null());
     json_object_set_new(o, "cumulative_lost", r->rr ? json_integer(r->cum_lost) : json_null());
     json_object_set_new(o, "jitter_ms",
-                        r->rr && ms_per_unit ? json_real(r->jitter * ms_per_unit) : json_null());
+                        r->rr && s->clock_hz ? json_real(rtcp_units_ms(s, r->jitter))
+                                             : json_null());
     json_object_set_new(o, "max_jitter_ms",
-                        r->rr && ms_per_unit ? json_real(r->max_jitter * ms_per_unit)
+                        r->rr && s->clock_hz ? json_real(rtcp_units_ms(s, r->max_jitter))
                                              : json_null());
     json_object_set_new(o, "round_trips", json_integer(r->rtt_n));
     json_object_set_new(o, "rtt_ms", r->rtt_n ? json_real(r->rtt_us / 1000.0) : json_null());
@@ -453,7 +459,7 @@ int vox_capture_write_streams_csv(const struct vox_capture *cap, FILE *f)
             else
                 fputs(",,", f);
             if (rc->rr && s->clock_hz)
-                fprintf(f, "%.3f", rc->jitter * 1000.0 / s->clock_hz);
+                fprintf(f, "%.3f", rtcp_units_ms(s, rc->jitter));
             fputc(',', f);
             if (rc->rtt_n)
                 fprintf(f, "%.3f", rc->rtt_us / 1000.0);

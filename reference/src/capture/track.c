@@ -752,8 +752,8 @@ static void rtcp_sr(struct cap_rtcp *r, const uint8_t *p, uint64_t ts_ns)
     r->sender_packets = rd32(p + 16);
     r->sender_octets = rd32(p + 20);
     /* the middle 32 bits of the NTP timestamp: what a report block's LSR echoes */
-    memmove(&r->sr_ntp[1], &r->sr_ntp[0], sizeof r->sr_ntp[0]);
-    memmove(&r->sr_ns[1], &r->sr_ns[0], sizeof r->sr_ns[0]);
+    r->sr_ntp[1] = r->sr_ntp[0];
+    r->sr_ns[1] = r->sr_ns[0];
     r->sr_ntp[0] = (uint32_t)(rd32(p + 4) << 16 | rd32(p + 8) >> 16);
     r->sr_ns[0] = ts_ns;
     if (r->nsr < CAP_RTCP_SRS)
@@ -767,7 +767,8 @@ static void rtcp_sr(struct cap_rtcp *r, const uint8_t *p, uint64_t ts_ns)
 static void rtcp_block(struct cap_rtcp *r, const uint8_t *b, uint64_t ts_ns)
 {
     uint32_t lost = (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
-    uint32_t lsr = rd32(b + 16), dlsr = rd32(b + 20);
+    uint32_t lsr = rd32(b + 16);
+    uint64_t back = (uint64_t)rd32(b + 20) * 1000000000u / 65536u; /* DLSR, 1/65536 s units */
 
     r->rr++;
     r->fraction_lost = b[4];
@@ -776,8 +777,6 @@ static void rtcp_block(struct cap_rtcp *r, const uint8_t *b, uint64_t ts_ns)
     if (r->jitter > r->max_jitter)
         r->max_jitter = r->jitter;
     for (uint8_t k = 0; lsr && k < r->nsr; k++) {
-        uint64_t back = (uint64_t)dlsr * 1000000000u / 65536u;
-
         if (r->sr_ntp[k] != lsr)
             continue;
         if (ts_ns >= r->sr_ns[k] + back) {
