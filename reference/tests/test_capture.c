@@ -962,6 +962,37 @@ static void finished_calls(void **state)
     unlink(fin2);
 }
 
+/* A finished-calls file that cannot be written: every call is still finished and counted, the
+ * failed writes are counted, and finish_all says which file failed. */
+static void finished_disk_full(void **state)
+{
+    struct vox_capture_config cfg;
+    struct vox_capture *cap;
+    struct vox_capture_stats st;
+    struct vox_diag d = {{0}};
+    char pcap[96], cmd[512];
+
+    (void)state;
+    if (access("/dev/full", W_OK) != 0)
+        skip();
+    snprintf(pcap, sizeof pcap, "/tmp/%d-vox-capture-full.pcap", (int)getpid());
+    snprintf(cmd, sizeof cmd, "%s --out %s --calls 20 --concurrency 5 --duration-ms 2000 --seed 4",
+             VOX_PCAPGEN_BIN, pcap);
+    assert_int_equal(system(cmd), 0);
+    vox_capture_config_init(&cfg);
+    cfg.finished_path = "/dev/full";
+    if (vox_capture_open_file(&cfg, pcap, &cap, &d) != 0)
+        fail_msg("%s: %s", pcap, d.text);
+    assert_int_equal(vox_capture_run(cap, 0, 0, &d), 0);
+    assert_int_equal(vox_capture_finish_all(cap, &d), VOX_EIO);
+    assert_non_null(strstr(d.text, "/dev/full"));
+    vox_capture_stats(cap, &st);
+    assert_int_equal(st.calls_finished, 20);
+    assert_true(st.finished_write_errors >= 1);
+    vox_capture_close(cap);
+    unlink(pcap);
+}
+
 /* ---- the command line ---------------------------------------------------------------------- */
 
 static int run_cli(const char *args, char *err, size_t cap)
@@ -2278,6 +2309,7 @@ int main(void)
         cmocka_unit_test(profiles_and_backends_agree),
         cmocka_unit_test(threads_agree),
         cmocka_unit_test(finished_calls),
+        cmocka_unit_test(finished_disk_full),
         cmocka_unit_test(command_line),
         cmocka_unit_test(per_call_pcap_names),
         cmocka_unit_test(per_call_pcaps_public),

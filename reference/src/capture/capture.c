@@ -237,7 +237,7 @@ static void on_finished(void *user, const struct cap_tracker *tr, uint32_t call,
         cap->astats.streams_finished++;
     if (cap->cp && call != CAP_NONE)
         cap_callpcap_retire(cap->cp, call);
-    if (cap_write_finished(tr, call, stream, reason, cap->finished) != 0)
+    if (cap_write_finished(tr, call, stream, reason, &cap->finished_line, cap->finished) != 0)
         cap->astats.finished_write_errors++;
 }
 
@@ -891,6 +891,7 @@ void vox_capture_close(struct vox_capture *cap)
     cap_pipe_destroy(cap); /* the analyser's executor shut down */
     if (cap->finished)
         fclose(cap->finished);
+    free(cap->finished_line.p);
     cap_callpcap_destroy(cap->cp); /* every per-call file flushed and closed */
     vox_tcpreasm_destroy(cap->tcp);
     vox_defrag_destroy(cap->defrag);

@@ -290,6 +290,12 @@ struct cap_batch {
     bool timed;        /* counts in the batch latencies (a silent live batch does not) */
 };
 
+/* A buffer for one line of JSON, reused: it grows to the longest line. */
+struct cap_line {
+    char *p;
+    size_t cap;
+};
+
 #define CAP_PIPE_DEPTH 8 /* batches between the reader and the analyser */
 
 struct cap_callpcap; /* callpcap.h */
@@ -335,6 +341,7 @@ struct vox_capture {
     uint64_t *gcid_h;             /* and the call index keys of those */
     bool call_hints;              /* prefetch_calls runs (not on a device) */
     FILE *finished;               /* cfg.finished_path */
+    struct cap_line finished_line;
     uint64_t linger_ns, idle_ns, last_finish_ns;
     uint64_t batches_done, batch_max_ns;
     uint64_t batch_hist[CAP_LAT_BUCKETS];
@@ -344,10 +351,10 @@ struct vox_capture {
  * the batch is then empty. */
 void cap_analyse(struct vox_capture *cap, struct cap_batch *b);
 
-/* Writes a finished call (with its streams) or lone stream as one JSON line (capture_out.c);
- * 0 or -1. */
+/* Writes a finished call (with its streams) or lone stream as one JSON line (capture_out.c),
+ * made in `line`; 0 or -1 (a write error, or no memory for the line). */
 int cap_write_finished(const struct cap_tracker *tr, uint32_t call, uint32_t stream,
-                       const char *reason, FILE *f);
+                       const char *reason, struct cap_line *line, FILE *f);
 
 /* Counts a batch's latency, from `first_ns` to `end_ns` (one thread at a time). */
 void cap_batch_done(struct vox_capture *cap, uint64_t first_ns, uint64_t end_ns);
