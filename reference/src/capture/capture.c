@@ -280,7 +280,7 @@ void cap_analyse(struct vox_capture *cap, struct cap_batch *b)
         struct cap_pending *pd = &b->pend[i];
 
         if (pd->kind == CAP_PEND_RTP) {
-            pd->hint = cap_stream_candidate(&cap->tr, pd->h);
+            pd->hint = cap_stream_candidate(&cap->tr, pd->h, &pd->tuple);
         } else if (pd->kind == CAP_PEND_UDP) {
             cap->gpkts[ng].data = b->arena + pd->off;
             cap->gpkts[ng].len_bytes = pd->len;

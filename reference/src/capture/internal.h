@@ -194,11 +194,13 @@ uint64_t cap_rtp_hash(const struct vox_cap_tuple *t, const uint8_t hdr[12]);
  * The hot path in two steps, so that the cache misses of a batch's packets overlap instead of
  * adding up. cap_stream_prefetch asks for the index slot of key `h` as the packet arrives;
  * cap_stream_candidate, at the batch's end, reads it and returns the stream whose hash is `h`
- * (CAP_NONE: none yet), asking for that stream's cache lines; cap_track_rtp then accounts the
- * packet, in arrival order.
+ * (CAP_NONE: none yet), asking for that stream's cache lines, or, when there is none, for the
+ * index slots of the SDP addresses (tuple `t`'s ends) that a new stream looks up; cap_track_rtp
+ * then accounts the packet, in arrival order.
  */
 void cap_stream_prefetch(const struct cap_tracker *tr, uint64_t h);
-uint32_t cap_stream_candidate(const struct cap_tracker *tr, uint64_t h);
+uint32_t cap_stream_candidate(const struct cap_tracker *tr, uint64_t h,
+                              const struct vox_cap_tuple *t);
 
 /*
  * The same for the SIP path: cap_call_prefetch returns the call index's key of a Call-ID and

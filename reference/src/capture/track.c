@@ -212,14 +212,18 @@ static uint64_t stream_hash(const struct vox_cap_tuple *t, uint32_t ssrc)
     return h ^ h >> 31;
 }
 
+/* Word by word, as the tuple's hash: an RTP packet of no stream yet looks up both of its ends,
+ * and cap_stream_candidate hashes them once more to ask for their slots. */
 static uint64_t endpoint_hash(const uint8_t addr[16], uint16_t port)
 {
-    uint8_t key[18];
+    uint64_t a, b, h;
 
-    memcpy(key, addr, 16);
-    key[16] = (uint8_t)(port >> 8);
-    key[17] = (uint8_t)port;
-    return hash_bytes(key, sizeof key, 0xcbf29ce484222325ull);
+    memcpy(&a, addr, 8);
+    memcpy(&b, addr + 8, 8);
+    h = (a ^ 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
+    h = (h ^ h >> 33 ^ b) * 0xc4ceb9fe1a85ec53ull;
+    h = (h ^ h >> 33 ^ port) * 0xff51afd7ed558ccdull;
+    return h ^ h >> 33;
 }
 
 /* ---- setup ----------------------------------------------------------------------------------- */
@@ -710,9 +714,11 @@ void cap_stream_prefetch(const struct cap_tracker *tr, uint64_t h)
     __builtin_prefetch(&tr->stream_index.slot[h & tr->stream_index.mask]);
 }
 
-uint32_t cap_stream_candidate(const struct cap_tracker *tr, uint64_t h)
+uint32_t cap_stream_candidate(const struct cap_tracker *tr, uint64_t h,
+                              const struct vox_cap_tuple *t)
 {
     const struct cap_index *ix = &tr->stream_index;
+    const struct cap_index *ex = &tr->endpoint_index;
 
     for (size_t i = h & ix->mask; ix->slot[i].idx != CAP_NONE; i = (i + 1) & ix->mask)
         if (ix->slot[i].hash == h) {
@@ -723,6 +729,10 @@ uint32_t cap_stream_candidate(const struct cap_tracker *tr, uint64_t h)
                 __builtin_prefetch(s + off, 1);
             return ix->slot[i].idx;
         }
+    /* A new stream (or not RTP at all): with many calls at once, the SDP addresses that
+     * cap_track_rtp looks it up by were announced long ago, and their slots are cold. */
+    __builtin_prefetch(&ex->slot[endpoint_hash(t->dst, t->dport) & ex->mask]);
+    __builtin_prefetch(&ex->slot[endpoint_hash(t->src, t->sport) & ex->mask]);
     return CAP_NONE;
 }
 
