@@ -95,8 +95,8 @@ struct cap_rtcp {
 /* What a packet touches comes first: the key, the call, the byte count and the statistics fill
  * three cache lines; the codec, read when the stream is created and reported, and the RTCP
  * reports follow. A stream starts on a line (the tables are page-aligned, track.c), so those
- * three are the lines cap_stream_candidate asks for: at 288 bytes unaligned, half the streams
- * spread their hot bytes over four. */
+ * three are the lines cap_stream_candidate asks for; unpadded, at 288 bytes, every other stream
+ * would spread them over four. */
 struct cap_stream {
     alignas(64) struct vox_cap_tuple tuple;
     uint32_t ssrc;

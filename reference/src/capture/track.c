@@ -148,8 +148,9 @@ static int list_reserve(uint32_t **v, uint32_t n, uint32_t *cap)
  * The calls, streams and endpoints live in mappings of their own: page-aligned, so that an
  * entry of a multiple of 64 bytes starts on a cache line (the stream's prefetch asks for exactly
  * its hot lines), and grown by mremap, which moves pages instead of copying them and touches no
- * new memory but the added entries. Measured on 100,000 calls at once: a copy into
- * aligned_alloc'd memory at each doubling cost about 30 ns a packet, in page faults.
+ * new memory but the added entries. Copying into aligned_alloc'd memory at each doubling
+ * instead cost about 30 ns a packet more (100,000 calls, 4.7 M packets). ASan does not guard
+ * these mappings as it guards malloc's blocks.
  */
 static size_t table_bytes(size_t cap, size_t size)
 {
