@@ -257,6 +257,30 @@ static int dump_member(FILE *f, const char *key, json_t *v, const char *after)
 }
 
 /*
+ * `o` in compact form (not consumed), then `after`; 0 or -1 (a write error, or no memory for
+ * the line). The line is made in `line`, which grows to the longest, and written at once:
+ * json_dumpf hands stdio each token on its own, a fifth of a line's cost (callgrind).
+ */
+static int dump_line(json_t *o, struct cap_line *line, const char *after, FILE *f)
+{
+    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12);
+    size_t n = json_dumpb(o, line->p, line->cap, flags);
+
+    if (n > 0 && n > line->cap) {
+        char *p = realloc(line->p, n);
+
+        if (!p)
+            return -1;
+        line->p = p;
+        line->cap = n;
+        n = json_dumpb(o, line->p, line->cap, flags);
+    }
+    if (n == 0 || n > line->cap || fwrite(line->p, 1, n, f) != n)
+        return -1;
+    return fputs(after, f) == EOF ? -1 : 0;
+}
+
+/*
  * The document is written a call and a stream at a time (one per line), never built whole: a
  * capture of 100,000 calls would otherwise hold a tree of some 10 KB per call in memory.
  */
@@ -264,8 +288,8 @@ static int write_json(const struct vox_capture *cap, FILE *f, int lists)
 {
     const struct cap_tracker *tr = &cap->tr;
     const struct vox_capture_config *cfg = &cap->cfg;
-    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12);
     struct vox_capture_stats st;
+    struct cap_line line = {0};
     json_t *prof = json_object();
     uint32_t *pos = NULL;
     int rc, any = 0;
@@ -305,7 +329,7 @@ static int write_json(const struct vox_capture *cap, FILE *f, int lists)
         if (tr->calls[i].gone)
             continue;
         o = call_json(tr, &tr->calls[i], pos);
-        rc = fputs(any ? ",\n  " : "\n  ", f) == EOF ? -1 : json_dumpf(o, f, flags);
+        rc = fputs(any ? ",\n  " : "\n  ", f) == EOF ? -1 : dump_line(o, &line, "", f);
         json_decref(o);
         any = 1;
     }
@@ -318,11 +342,12 @@ static int write_json(const struct vox_capture *cap, FILE *f, int lists)
         if (tr->streams[i].gone)
             continue;
         o = stream_json(tr, &tr->streams[i]);
-        rc = fputs(any ? ",\n  " : "\n  ", f) == EOF ? -1 : json_dumpf(o, f, flags);
+        rc = fputs(any ? ",\n  " : "\n  ", f) == EOF ? -1 : dump_line(o, &line, "", f);
         json_decref(o);
         any = 1;
     }
     rc = rc ? rc : (fputs(any ? "\n ]\n}\n" : "]\n}\n", f) == EOF ? -1 : 0);
+    free(line.p);
     free(pos);
     return rc || ferror(f) ? VOX_EIO : 0;
 }
@@ -334,10 +359,8 @@ static int write_json(const struct vox_capture *cap, FILE *f, int lists)
 int cap_write_finished(const struct cap_tracker *tr, uint32_t call, uint32_t stream,
                        const char *reason, struct cap_line *line, FILE *f)
 {
-    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12);
     json_t *o;
-    size_t n;
-    int rc = -1;
+    int rc;
 
     if (call != CAP_NONE) {
         const struct cap_call *c = &tr->calls[call];
@@ -352,22 +375,7 @@ int cap_write_finished(const struct cap_tracker *tr, uint32_t call, uint32_t str
         json_object_set_new(o, "stream", stream_json(tr, &tr->streams[stream]));
     }
     json_object_set_new(o, "finished", json_string(reason));
-    /* The line is made in memory and written at once: json_dumpf hands stdio each token on its
-     * own, a fifth of the line's cost (callgrind). The buffer grows to the longest line. */
-    n = json_dumpb(o, line->p, line->cap, flags);
-    if (n > 0 && n >= line->cap) {
-        char *p = realloc(line->p, n + 1);
-
-        if (p) {
-            line->p = p;
-            line->cap = n + 1;
-            n = json_dumpb(o, line->p, line->cap, flags);
-        }
-    }
-    if (n > 0 && n < line->cap) {
-        line->p[n++] = '\n';
-        rc = fwrite(line->p, 1, n, f) == n ? 0 : -1;
-    }
+    rc = dump_line(o, line, "\n", f);
     json_decref(o);
     return rc;
 }
